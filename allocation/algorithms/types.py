@@ -1,0 +1,88 @@
+"""The one problem form and the one result form every allocation mechanism shares (DESIGN §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Result statuses. Infeasible is a status, never None.
+OPTIMAL = "optimal"        # proven optimal for the mechanism's objective
+FEASIBLE = "feasible"      # a valid allocation, optimality not proven (e.g. CP-SAT time limit) or not claimed (RSD)
+INFEASIBLE = "infeasible"  # no allocation satisfies the hard constraints
+STATUSES = (OPTIMAL, FEASIBLE, INFEASIBLE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Faculty i = 0..n-1, weeks w = 0..W-1, rotations r = 0..R-1.
+
+    utility:     (n, W) float u[i,w] in [0,1] from the shared utility model.
+    rank:        (n, W) int, 1-based position of week w in faculty i's strict order (1 = best).
+    listed:      (n, W) bool, weeks faculty i put in their list (ranked / valued / accepted), not blocked.
+    value:       (n, W) float reported value on the 0–100 scale (100·s) for VCG.
+    eligible:    (n, W, R) bool, i may serve rotation r in week w.
+    demand:      (n,) int d_i, weeks faculty i should serve.
+    capacity:    (W, R) int c_{w,r}, faculty the slot holds.
+    is_holiday:  (W,) bool, major-holiday weeks.
+    preassigned: (k, 3) int rows (i, w, r) that every feasible result must contain.
+    At most one slot per faculty per week is always a hard constraint.
+    """
+
+    utility: np.ndarray
+    rank: np.ndarray
+    listed: np.ndarray
+    value: np.ndarray
+    eligible: np.ndarray
+    demand: np.ndarray
+    capacity: np.ndarray
+    is_holiday: np.ndarray
+    preassigned: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
+
+    @property
+    def n_faculty(self) -> int:
+        return int(self.eligible.shape[0])
+
+    @property
+    def n_weeks(self) -> int:
+        return int(self.eligible.shape[1])
+
+    @property
+    def n_rotations(self) -> int:
+        return int(self.eligible.shape[2])
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """What a mechanism returns.
+
+    assignments: (m, 3) int rows (i, w, r), sorted by (i, w).
+    unassigned:  (n,) int, demand of faculty i left unmet.
+    objective:   the mechanism's own objective value (regret, cost, welfare…), None when it has none.
+    per_assignment: arrays aligned with the rows of `assignments` (e.g. "lottery_position").
+    details:     mechanism-wide data (e.g. "lottery_order", "payments", "solver_status", "time_limit_s").
+    """
+
+    status: str
+    mechanism: str
+    assignments: np.ndarray
+    unassigned: np.ndarray
+    objective: float | None = None
+    per_assignment: Mapping[str, np.ndarray] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    wall_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (OPTIMAL, FEASIBLE)
+
+
+def empty_assignments() -> np.ndarray:
+    return np.zeros((0, 3), dtype=np.int64)
+
+
+def sort_assignments(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    return rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]

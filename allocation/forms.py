@@ -1,0 +1,164 @@
+"""Forms for starting allocation runs and comparisons; the services validate again and have the last word."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from allocation.algorithms.registry import MECHANISMS
+
+MECHANISM_CHOICES = [
+    ("rsd", "Random serial dictatorship (lottery)"),
+    ("least_regret", "Least regret"),
+    ("min_cost_flow", "Min-cost flow"),
+    ("cp_sat", "CP-SAT (constraints and fairness)"),
+    ("vcg", "VCG (reported values, with payments)"),
+]
+assert [m for m, _ in MECHANISM_CHOICES] == list(MECHANISMS), "Describe every registered mechanism here."
+
+MECHANISM_HELP = {
+    "rsd": "Draws a random order; each faculty member in turn takes their favourite weeks still free. "
+           "Nobody gains by misreporting; the seed makes the lottery repeatable.",
+    "least_regret": "Minimises the total regret: how far below their first choice people land, summed over everyone.",
+    "min_cost_flow": "A network flow that gives every faculty member ranked weeks at the least total rank.",
+    "cp_sat": "A constraint solver: fairness tiers, holiday limits and back-to-back rules that the others cannot express.",
+    "vcg": "Maximises the reported values (0–100) and charges each person the cost their presence imposes on others.",
+}
+
+# The options each mechanism understands, besides the ones every mechanism has (COMMON_OPTIONS).
+MECHANISM_OPTIONS: dict[str, tuple[str, ...]] = {
+    "rsd": (),
+    "least_regret": ("cost",),
+    "min_cost_flow": ("fill_unlisted", "allow_unassigned"),
+    "cp_sat": ("objective", "cost", "fairness", "max_holidays", "back_to_back", "time_limit_s"),
+    "vcg": (),
+}
+COMMON_OPTIONS = ("non_respondents",)
+OPTION_FIELDS = tuple(dict.fromkeys(name for names in MECHANISM_OPTIONS.values() for name in names)) + COMMON_OPTIONS
+SEED_MAX = 2**63 - 1
+
+
+def _seed_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        label="Seed", required=False, min_value=0, max_value=SEED_MAX,
+        help_text="Leave blank for a fresh random seed. The same seed on the same preferences gives the same schedule.",
+        widget=forms.NumberInput(attrs={"placeholder": "random", "class": "seed"}),
+    )
+
+
+class RunForm(forms.Form):
+    mechanism = forms.ChoiceField(label="Mechanism", choices=MECHANISM_CHOICES, initial="rsd")
+    seed = _seed_field()
+
+    cost = forms.ChoiceField(
+        label="Regret cost", initial="squared",
+        choices=[("squared", "Squared — (rank − 1)²"), ("linear", "Linear — rank − 1")],
+        help_text="How much a worse choice costs. Squared spreads disappointment thinly: two people at their 2nd "
+                  "choice beat one at their 3rd.",
+    )
+    fill_unlisted = forms.BooleanField(
+        label="Also use weeks people did not list", required=False, initial=False,
+        help_text="When ranked weeks run out, assign eligible unlisted weeks (costed below every ranked week).",
+    )
+    allow_unassigned = forms.BooleanField(
+        label="Allow unfilled demand as a last resort", required=False, initial=True,
+        help_text="Keeps the run from failing when not every load can be met; leftovers are reported as unassigned.",
+    )
+    objective = forms.ChoiceField(
+        label="Objective", initial="regret",
+        choices=[("regret", "Least total regret"), ("fairness", "Fairness tiers")],
+        help_text="Fairness tiers rank outcomes choice by choice instead of by the total.",
+    )
+    fairness = forms.ChoiceField(
+        label="Fairness reading", initial="greedy",
+        choices=[("greedy", "Greedy — most 1st choices, then 2nd, …"),
+                 ("generous", "Generous — fewest people at the worst rank, …")],
+        help_text="Used only with the fairness-tiers objective.",
+    )
+    max_holidays = forms.IntegerField(
+        label="Most major-holiday weeks per person", required=False, min_value=0,
+        help_text="Blank: no limit.", widget=forms.NumberInput(attrs={"placeholder": "no limit"}),
+    )
+    back_to_back = forms.ChoiceField(
+        label="Back-to-back service weeks", initial="off",
+        choices=[("off", "Allowed"), ("soft", "Avoid when possible"), ("hard", "Never")],
+    )
+    time_limit_s = forms.FloatField(
+        label="Time limit (seconds)", required=False, min_value=0.1, max_value=600,
+        help_text="Blank: 10 seconds. The solver stops here and keeps the best schedule found so far.",
+        widget=forms.NumberInput(attrs={"placeholder": "default", "step": "any"}),
+    )
+    non_respondents = forms.ChoiceField(
+        label="Faculty who submitted nothing", initial="neutral",
+        choices=[("neutral", "Include them, neutral on every unblocked week"), ("exclude", "Leave them out")],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the selected mechanism's options are validated; the others are not even shown.
+        for name in OPTION_FIELDS:
+            if name not in self.option_names:
+                self.fields[name].required = False
+
+    @property
+    def selected_mechanism(self) -> str:
+        value = self["mechanism"].value()
+        return value if value in MECHANISM_OPTIONS else "rsd"
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return MECHANISM_OPTIONS[self.selected_mechanism] + COMMON_OPTIONS
+
+    def option_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.option_names]
+
+    def hidden_option_names(self) -> list[str]:
+        return [name for name in OPTION_FIELDS if name not in self.option_names]
+
+    def options(self) -> dict[str, Any]:
+        """The options dict for allocation_run_start: the selected mechanism's options, blanks left to defaults."""
+        data = self.cleaned_data
+        return {name: data[name] for name in self.option_names if data.get(name) not in (None, "")}
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        add_service_errors(self, exc, prefix="options.")
+
+
+class ComparisonForm(forms.Form):
+    mechanisms = forms.MultipleChoiceField(
+        label="Mechanisms", choices=MECHANISM_CHOICES, initial=list(MECHANISMS), widget=forms.CheckboxSelectMultiple,
+        help_text="Each one runs on the same preferences with the same seed, using its default options.",
+    )
+    seed = _seed_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "compare_%s")  # shares a page with RunForm: keep element ids unique
+        super().__init__(*args, **kwargs)
+
+    def clean_mechanisms(self) -> list[str]:
+        chosen = self.cleaned_data["mechanisms"]
+        if len(chosen) < 2:
+            raise ValidationError("Choose at least two mechanisms to compare.")
+        return chosen
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        add_service_errors(self, exc, prefix="options_by_mechanism.")
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError, *, prefix: str) -> None:
+    """Put a service's ValidationError on the form field it names (`mechanism`, `options.cost`…), else on the form."""
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            form.add_error(None, message)
+        return
+    for key, errors in exc.message_dict.items():
+        field = key.removeprefix(prefix)
+        if field in form.fields and field not in form.errors:
+            for message in errors:
+                form.add_error(field, message)
+        else:
+            where = "" if key == NON_FIELD_ERRORS else f"{key.replace('_', ' ')}: "
+            for message in errors:
+                form.add_error(None, f"{where}{message}")

@@ -1,0 +1,43 @@
+"""Celery tasks for allocation: ids in, fetch, one service call; progress lives on the run row."""
+
+from __future__ import annotations
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from allocation.models import AllocationRun
+from allocation.services import RUN_SOFT_TIME_LIMIT_S, RUN_TIME_LIMIT_S, allocation_run_execute, allocation_run_fail
+
+TIME_LIMIT_MESSAGE = (
+    f"The run took longer than the {RUN_SOFT_TIME_LIMIT_S // 60}-minute limit and was stopped, so no schedule was saved. "
+    "Try a shorter CP-SAT time limit, fewer constraints, or a faster mechanism such as min-cost flow."
+)
+
+
+class AllocationRunTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        # Whatever escaped the service (a database outage, the worker lost), the run must not stay RUNNING.
+        run_id = args[0] if args else kwargs.get("run_id")
+        if run_id is not None:
+            allocation_run_fail(run_id=run_id, error=f"The run stopped with an unexpected error: {type(exc).__name__}: {exc}")
+
+
+@shared_task(
+    base=AllocationRunTask,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=RUN_TIME_LIMIT_S,
+    soft_time_limit=RUN_SOFT_TIME_LIMIT_S,
+)
+def allocation_run_execute_task(self, run_id: int) -> str | None:
+    """Execute one allocation run; a redelivered task (its worker was lost) restarts the run from scratch."""
+    if not AllocationRun.objects.filter(pk=run_id).exists():
+        return None
+    redelivered = bool((getattr(self.request, "delivery_info", None) or {}).get("redelivered"))
+    try:
+        run = allocation_run_execute(run_id=run_id, reclaim=redelivered)
+    except SoftTimeLimitExceeded:
+        allocation_run_fail(run_id=run_id, error=TIME_LIMIT_MESSAGE)
+        return AllocationRun.Status.FAILED
+    return run.status

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from allocation import views
+
+urlpatterns = [
+    path("coordinator/allocation/", views.allocation_overview, name="allocation_overview"),
+    path("coordinator/years/<int:label>/allocation/", views.allocation_home, name="allocation_home"),
+    path("coordinator/years/<int:label>/comparisons/", views.comparison_create, name="comparison_create"),
+    path("coordinator/runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("coordinator/runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("coordinator/comparisons/<int:pk>/", views.comparison_detail, name="comparison_detail"),
+    path("schedule/", views.my_schedule, name="my_schedule"),
+    path("schedule/assignments/<int:pk>/why/", views.assignment_why, name="assignment_why"),
+]

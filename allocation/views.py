@@ -1,0 +1,394 @@
+"""Allocation pages: start runs, watch them, compare mechanisms, and each faculty member's schedule with its "why".
+
+Function-based; every page renders one of its partials for HTMX requests; permission checks happen here in the
+view, so a partial request is guarded exactly like the page. Polled partials answer 286 once nothing is running.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from allocation.charts import MECHANISM_LABELS, comparison_svg, metric_bars_svg, ordinal, rank_distribution_svg
+from allocation.forms import MECHANISM_HELP, ComparisonForm, RunForm
+from allocation.models import AllocationRun, Assignment, Comparison, Schedule
+from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain, comparison_start
+from preferences.models import AcademicYear, Faculty
+from preferences.querysets import access_year, faculty_for_user, is_coordinator, year_open_for_preferences
+from preferences.views import coordinator_required
+
+STOP_POLLING = 286  # htmx cancels an `every` trigger on this status
+STAT_KEYS = ("welfare", "total_regret", "average_regret", "max_regret", "unassigned", "uncovered", "envy", "assignments",
+             "compute_ms")
+
+
+def _poll_status(active: bool) -> int:
+    return 200 if active else STOP_POLLING
+
+
+def _runs_for_year(year: AcademicYear) -> QuerySet[AllocationRun]:
+    return AllocationRun.objects.filter(year=year).select_related("created_by", "comparison").order_by("-created_at", "-pk")
+
+
+def _run_schedule(run: AllocationRun) -> Schedule | None:
+    return Schedule.objects.filter(run=run).first()
+
+
+# --- coordinator: start runs -------------------------------------------------------------------
+
+
+@coordinator_required
+def allocation_overview(request: HttpRequest) -> HttpResponse:
+    year = year_open_for_preferences()
+    if year is None:
+        return render(request, "preferences/no_year.html")
+    return redirect("allocation_home", label=year.label)
+
+
+def _decorate(run: AllocationRun) -> AllocationRun:
+    """Display helpers for templates: the mechanism's plain name and stats with None for what is not there yet."""
+    run.mechanism_label = MECHANISM_LABELS.get(run.mechanism, run.mechanism)
+    stats = run.stats or {}
+    run.s = {key: _round(stats.get(key)) for key in STAT_KEYS}
+    if isinstance(run.s["compute_ms"], float) and run.s["compute_ms"] >= 100:
+        run.s["compute_ms"] = round(run.s["compute_ms"])
+    return run
+
+
+def _home_context(year: AcademicYear, run_form: RunForm, comparison_form: ComparisonForm) -> dict[str, Any]:
+    runs = [_decorate(r) for r in _runs_for_year(year)[:50]]
+    return {
+        "year": year,
+        "years": AcademicYear.objects.order_by("-label"),
+        "form": run_form,
+        "comparison_form": comparison_form,
+        "mechanism_help": MECHANISM_HELP.get(run_form.selected_mechanism, ""),
+        "runs": runs,
+        "any_active": any(r.is_active for r in runs),
+        "comparisons": list(Comparison.objects.filter(year=year).order_by("-created_at", "-pk")[:10]),
+    }
+
+
+@coordinator_required
+@require_http_methods(["GET", "POST"])
+def allocation_home(request: HttpRequest, label: int) -> HttpResponse:
+    year = access_year(label)
+    if request.method == "POST":
+        form = RunForm(request.POST)
+        if form.is_valid():
+            try:
+                run, created = allocation_run_start(
+                    year=year, mechanism=form.cleaned_data["mechanism"], options=form.options(),
+                    seed=form.cleaned_data["seed"], actor=request.user,
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                if created:
+                    messages.success(request, f"Run #{run.pk} ({MECHANISM_LABELS[run.mechanism]}) started.")
+                else:
+                    messages.info(request, f"Run #{run.pk} on the same inputs is already under way; showing it instead of starting another.")
+                return redirect("run_detail", pk=run.pk)
+        context = _home_context(year, form, ComparisonForm())
+        return render(request, "allocation/home.html", context, status=400)
+
+    mechanism = request.GET.get("mechanism", "rsd")
+    form = RunForm(initial={"mechanism": mechanism if mechanism in MECHANISM_LABELS else "rsd", "seed": request.GET.get("seed")})
+    context = _home_context(year, form, ComparisonForm())
+    if request.htmx and request.htmx.target == "run-options":
+        return render(request, "allocation/home.html#run_options", context)
+    if request.htmx and request.htmx.target == "run-list":
+        return render(request, "allocation/home.html#run_list", context, status=_poll_status(context["any_active"]))
+    return render(request, "allocation/home.html", context)
+
+
+@coordinator_required
+@require_POST
+def comparison_create(request: HttpRequest, label: int) -> HttpResponse:
+    year = access_year(label)
+    form = ComparisonForm(request.POST)
+    if form.is_valid():
+        try:
+            comparison = comparison_start(
+                year=year, mechanisms=form.cleaned_data["mechanisms"], seed=form.cleaned_data["seed"],
+                options_by_mechanism=None, actor=request.user,
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Comparing {len(form.cleaned_data['mechanisms'])} mechanisms on the same preferences.")
+            return redirect("comparison_detail", pk=comparison.pk)
+    return render(request, "allocation/home.html", _home_context(year, RunForm(), form), status=400)
+
+
+# --- coordinator: one run ----------------------------------------------------------------------
+
+
+def _lottery_rows(details: dict[str, Any]) -> list[dict[str, Any]]:
+    """The RSD draw order; the run stores the programme's external ids."""
+    order = [str(ref) for ref in details.get("lottery_order") or []]
+    names = dict(Faculty.objects.filter(external_id__in=order).values_list("external_id", "display_name"))
+    return [{"position": k, "external_id": ref, "name": names.get(ref, ref)} for k, ref in enumerate(order, start=1)]
+
+
+def _payment_rows(details: dict[str, Any]) -> list[dict[str, Any]]:
+    """VCG's per-faculty report, highest payment first."""
+    rows = [
+        {
+            "name": p.get("name") or p.get("faculty"),
+            "weeks": len(p.get("allocated_weeks") or []),
+            "value": _round(p.get("reported_value")),
+            "payment": _round(p.get("vcg_payment")),
+            "others_with": _round(p.get("others_welfare_with")),
+            "others_without": _round(p.get("others_welfare_without")),
+        }
+        for p in details.get("payments") or []
+        if isinstance(p, dict)
+    ]
+    rows.sort(key=lambda r: (-(r["payment"] or 0), str(r["name"])))
+    return rows
+
+
+def _solver_status(details: dict[str, Any]) -> str:
+    """CP-SAT's status per lexicographic level, runs of the same status collapsed: "OPTIMAL ×11 → FEASIBLE"."""
+    status = details.get("solver_status")
+    if not isinstance(status, list):
+        return str(status) if status else ""
+    if not status:
+        return "not solved"
+    groups = [(name, len(list(run))) for name, run in groupby(str(s) for s in status)]
+    if len(groups) == 1:
+        name, count = groups[0]
+        return f"{name} at all {count} levels" if count > 1 else name
+    return " → ".join(f"{name} ×{count}" if count > 1 else name for name, count in groups)
+
+
+def _stat_cards(run: AllocationRun) -> list[tuple[str, Any, str]]:
+    s = run.s
+    compute = None if s["compute_ms"] is None else f"{s['compute_ms']} ms"
+    return [
+        ("Welfare", s["welfare"], "sum of utilities, higher is better"),
+        ("Total regret", s["total_regret"], "Σ (rank − 1), lower is better"),
+        ("Average regret", s["average_regret"], "per assignment"),
+        ("Worst regret", s["max_regret"], "rank − 1 of the worst placement"),
+        ("Envy", s["envy"], "faculty preferring a week someone else got"),
+        ("Unassigned", s["unassigned"], "weeks of demand left unmet"),
+        ("Uncovered", s["uncovered"], "slot seats left empty"),
+        ("Compute", compute, "time in the algorithm"),
+        ("Seed", run.seed, "drawn at random" if run.seed_drawn else "given when started"),
+        ("Fingerprint", run.input_fingerprint[:10], "of the inputs, mechanism, options and seed"),
+    ]
+
+
+def _parameter_rows(run: AllocationRun) -> list[tuple[str, str]]:
+    """The run's options in the start form's words: ("Regret cost", "Squared — (rank − 1)²")."""
+    form = RunForm()
+    rows = []
+    for name, value in sorted((run.parameters or {}).items()):
+        if name == "time_limit_s" and run.mechanism == "cp_sat":
+            continue  # shown from the run's details, which also carry the default when none was given
+        field = form.fields.get(name)
+        if field is None:
+            rows.append((name.replace("_", " ").capitalize(), str(value)))
+            continue
+        shown = dict(getattr(field, "choices", [])).get(value, value)
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        rows.append((str(field.label), str(shown)))
+    return rows
+
+
+def _round(value: Any) -> Any:
+    return round(value, 2) if isinstance(value, float) else value
+
+
+def _run_context(run: AllocationRun) -> dict[str, Any]:
+    _decorate(run)
+    context: dict[str, Any] = {"run": run, "label": run.mechanism_label}
+    if run.status != AllocationRun.Status.COMPLETED:
+        return context
+    details = run.details or {}
+    schedule = _run_schedule(run)
+    assignments = (schedule.assignments.select_related("week", "rotation", "faculty").order_by("week__index", "rotation__name", "faculty__display_name")
+                   if schedule else Assignment.objects.none())
+    distribution = (run.stats or {}).get("rank_distribution") or {}
+    context.update({
+        "schedule": schedule,
+        "assignments": assignments,
+        "stat_cards": _stat_cards(run),
+        "chart": rank_distribution_svg(distribution, title=f"Rank distribution of run #{run.pk} ({context['label']})"),
+        "lottery": _lottery_rows(details) if run.mechanism == "rsd" else [],
+        "payments": _payment_rows(details) if run.mechanism == "vcg" else [],
+        "details": details,
+        "solver_status": _solver_status(details),
+        "parameters": _parameter_rows(run),
+    })
+    return context
+
+
+@coordinator_required
+@require_GET
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(AllocationRun.objects.select_related("year", "created_by", "comparison"), pk=pk)
+    context = _run_context(run)
+    if request.htmx:
+        return render(request, "allocation/run_detail.html#run_live", context, status=_poll_status(run.is_active))
+    return render(request, "allocation/run_detail.html", context)
+
+
+@coordinator_required
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(AllocationRun, pk=pk)
+    try:
+        allocation_run_cancel(run=run, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Run #{run.pk} cancelled.")
+    return redirect("run_detail", pk=run.pk)
+
+
+# --- coordinator: comparisons ------------------------------------------------------------------
+
+
+COMPARISON_METRICS = (
+    # key, label, hint, higher is better?
+    ("welfare", "Welfare", "sum of utilities", True),
+    ("total_regret", "Total regret", "Σ (rank − 1)", False),
+    ("average_regret", "Average regret", "per assignment", False),
+    ("max_regret", "Worst regret", "rank − 1 of the worst placement", False),
+    ("unassigned", "Unassigned", "weeks of demand unmet", False),
+    ("uncovered", "Uncovered", "slot seats left empty", False),
+    ("envy", "Envy", "faculty preferring someone else's week", False),
+    ("compute_ms", "Compute", "milliseconds", None),
+)
+SMALL_MULTIPLES = ("welfare", "total_regret", "max_regret", "envy")
+
+
+def _comparison_context(comparison: Comparison) -> dict[str, Any]:
+    runs = [_decorate(r) for r in AllocationRun.objects.filter(comparison=comparison).order_by("pk")]
+    done = [r for r in runs if r.status == AllocationRun.Status.COMPLETED]
+    table = []
+    for key, label, hint, higher in COMPARISON_METRICS:
+        values = [r.s[key] for r in done if r.s[key] is not None]
+        best = (max(values) if higher else min(values)) if values and higher is not None and len(done) > 1 else None
+        cells = [{"value": r.s[key], "best": best is not None and r.s[key] == best, "done": r in done} for r in runs]
+        table.append({"key": key, "label": label, "hint": hint, "cells": cells})
+    distributions = []
+    for run in runs:
+        distribution = (run.stats or {}).get("rank_distribution") or {}
+        distributions.append([(ordinal(int(k)), distribution[k]) for k in sorted(distribution, key=int)])
+    series = {r.mechanism: (r.stats or {}).get("rank_distribution") or {} for r in done}
+    small = [
+        {"label": label, "better": "higher is better" if higher else "lower is better",
+         "svg": metric_bars_svg({r.mechanism: r.s[key] or 0 for r in done}, title=f"{label} by mechanism")}
+        for key, label, _, higher in COMPARISON_METRICS if key in SMALL_MULTIPLES
+    ] if done else []
+    return {
+        "comparison": comparison,
+        "year": comparison.year,
+        "runs": runs,
+        "finished": sum(1 for r in runs if not r.is_active),
+        "table": table,
+        "distributions": distributions,
+        "any_active": any(r.is_active for r in runs),
+        "chart": comparison_svg(series, title=f"Rank distribution by mechanism, comparison #{comparison.pk}") if done else "",
+        "small_multiples": small,
+    }
+
+
+@coordinator_required
+@require_GET
+def comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    comparison = get_object_or_404(Comparison.objects.select_related("year"), pk=pk)
+    context = _comparison_context(comparison)
+    if request.htmx:
+        return render(request, "allocation/comparison_detail.html#comparison_live", context,
+                      status=_poll_status(context["any_active"]))
+    return render(request, "allocation/comparison_detail.html", context)
+
+
+# --- faculty: my schedule and why --------------------------------------------------------------
+
+
+def assignments_for_user(user) -> QuerySet[Assignment]:
+    """Assignments a user may read: coordinators every one, faculty only their own."""
+    qs = Assignment.objects.select_related("schedule", "schedule__year", "faculty", "week", "rotation")
+    if is_coordinator(user):
+        return qs
+    if user and user.is_authenticated:
+        return qs.filter(faculty__user=user)
+    return qs.none()
+
+
+def schedule_for_faculty_view(year: AcademicYear) -> Schedule | None:
+    """The schedule faculty see for a year: the published one, else the newest completed run's draft."""
+    published = Schedule.objects.filter(year=year, status=Schedule.Status.PUBLISHED).first()
+    if published is not None:
+        return published
+    run = (AllocationRun.objects.filter(year=year, status=AllocationRun.Status.COMPLETED)
+           .order_by("-finished_at", "-pk").first())
+    return _run_schedule(run) if run is not None else None
+
+
+def _years_with_schedules() -> list[AcademicYear]:
+    years = AcademicYear.objects.order_by("-label")
+    return [y for y in years if schedule_for_faculty_view(y) is not None]
+
+
+def rank_phrase(rank: int | None) -> str:
+    return f"your {ordinal(rank)} choice" if rank else "not ranked"
+
+
+@login_required
+@require_GET
+def my_schedule(request: HttpRequest) -> HttpResponse:
+    coordinator = is_coordinator(request.user)
+    faculty_id = request.GET.get("faculty")
+    if faculty_id and faculty_id.isdigit():
+        faculty = get_object_or_404(faculty_for_user(request.user), pk=int(faculty_id))
+    else:
+        faculty = faculty_for_user(request.user).filter(user=request.user).first()
+    if faculty is None and not coordinator:
+        return render(request, "preferences/no_profile.html", status=403)
+
+    years = _years_with_schedules()
+    year_label = request.GET.get("year")
+    year = next((y for y in years if str(y.label) == year_label), years[0] if years else None)
+    schedule = schedule_for_faculty_view(year) if year else None
+    rows = []
+    if schedule is not None and faculty is not None:
+        for a in schedule.assignments.filter(faculty=faculty).select_related("week", "rotation").order_by("week__index"):
+            rows.append({"assignment": a, "rank_phrase": rank_phrase(a.rank),
+                         "utility_percent": round(100 * a.utility) if a.utility is not None else None})
+    context = {
+        "faculty": faculty,
+        "years": years,
+        "year": year,
+        "schedule": schedule,
+        "rows": rows,
+        "is_draft": schedule is not None and schedule.status != Schedule.Status.PUBLISHED,
+        "choosable": list(year.faculty_queryset().order_by("display_name")) if coordinator and year else [],
+        "top_choices": sum(1 for r in rows if r["assignment"].rank and r["assignment"].rank <= 3),
+    }
+    return render(request, "allocation/my_schedule.html", context)
+
+
+@login_required
+@require_GET
+def assignment_why(request: HttpRequest, pk: int) -> HttpResponse:
+    assignment = get_object_or_404(assignments_for_user(request.user), pk=pk)
+    explanation = assignment_explain(assignment=assignment)
+    context = {"assignment": assignment, "explanation": explanation, "rank_phrase": rank_phrase(assignment.rank)}
+    if request.htmx:
+        return render(request, "allocation/assignment_why.html#explanation", context)
+    return render(request, "allocation/assignment_why.html", context)

@@ -1,0 +1,194 @@
+"""Allocation benchmark: the reference sizes of issue 3 against an in-run straightforward baseline.
+
+Run:  .venv/bin/python -m bench.allocation [--quick] [--json]
+Prints one table row per case: our time (median of repeats), the baseline measured in the same run, the
+ratio, the goal and whether it is met; the 100,000 × 200 min-cost-flow case also reports peak memory of the
+build + solve (VmHWM reset before the call), measured in a fresh subprocess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocation.algorithms.types import Problem
+
+
+def synthetic_problem(
+    seed: int, *, n: int, weeks: int, capacity: int, listed: tuple[int, int] | None, correlated: float,
+) -> Problem:
+    """n faculty with unit demand over `weeks` single-rotation weeks of equal capacity.
+
+    Preferences: a common popularity vector mixed with individual noise (correlated=1 → everyone agrees);
+    listed=(lo, hi) ranks lo..hi weeks each, None ranks every week.
+    """
+    rng = np.random.default_rng(seed)
+    popularity = rng.random(weeks, dtype=np.float32)
+    keys = correlated * popularity[None, :] + (1 - correlated) * rng.random((n, weeks), dtype=np.float32)
+    order = np.argsort(-keys, axis=1)
+    rank = np.empty((n, weeks), dtype=np.int32)
+    np.put_along_axis(rank, order, np.arange(1, weeks + 1, dtype=np.int32)[None, :], axis=1)
+    m = np.full(n, weeks) if listed is None else rng.integers(listed[0], listed[1] + 1, size=n)
+    is_listed = rank <= m[:, None]
+    score = np.where(is_listed, 1.0 - 0.5 * (rank - 1) / m[:, None], 0.5).astype(np.float32)
+    return Problem(
+        utility=0.6 * score + 0.2,
+        rank=rank,
+        listed=is_listed,
+        value=100 * score,
+        eligible=np.ones((n, weeks, 1), dtype=bool),
+        demand=np.ones(n, dtype=np.int64),
+        capacity=np.full((weeks, 1), capacity, dtype=np.int64),
+        is_holiday=np.zeros(weeks, dtype=bool),
+    )
+
+
+def mcf_per_arc_baseline(problem: Problem) -> float:
+    """The straightforward min-cost flow: the same network, one add_arc call per arc from Python loops."""
+    from ortools.graph.python import min_cost_flow
+
+    n, weeks = problem.listed.shape
+    flow = min_cost_flow.SimpleMinCostFlow()
+    source, sink, dummy = 0, 1, 2
+    faculty0, week0 = 3, 3 + n
+    penalty = int(problem.rank.max()) * n + 1
+    for i in range(n):
+        flow.add_arc_with_capacity_and_unit_cost(source, faculty0 + i, int(problem.demand[i]), 0)
+        flow.add_arc_with_capacity_and_unit_cost(faculty0 + i, dummy, int(problem.demand[i]), penalty)
+        for w in range(weeks):
+            if problem.listed[i, w]:
+                flow.add_arc_with_capacity_and_unit_cost(faculty0 + i, week0 + w, 1, int(problem.rank[i, w]))
+    for w in range(weeks):
+        flow.add_arc_with_capacity_and_unit_cost(week0 + w, sink, int(problem.capacity[w, 0]), 0)
+    flow.add_arc_with_capacity_and_unit_cost(dummy, sink, int(problem.demand.sum()), 0)
+    flow.set_node_supply(source, int(problem.demand.sum()))
+    flow.set_node_supply(sink, -int(problem.demand.sum()))
+    assert flow.solve() == flow.OPTIMAL
+    return float(flow.optimal_cost())
+
+
+@dataclass
+class Case:
+    name: str
+    size: str
+    goal_ms: float
+    make: Callable[[], Problem]
+    ours: Callable[[Problem], object]
+    baseline: Callable[[Problem], object] | None
+    baseline_name: str
+    repeats: int = 5
+    memory_goal_mb: float | None = None
+
+
+def _timed(fn: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def _rss_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _memory_child(case_index: int, quick: bool, queue) -> None:
+    case = cases(quick)[case_index]
+    problem = case.make()
+    before = _rss_mb("VmRSS:")
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # reset the peak (VmHWM) so it measures only the call below
+    except OSError:
+        pass
+    start = time.perf_counter()
+    case.ours(problem)
+    elapsed = (time.perf_counter() - start) * 1000
+    queue.put((elapsed, _rss_mb("VmHWM:") - before))
+
+
+def cases(quick: bool) -> list[Case]:
+    from allocation.algorithms.cpsat import cp_sat
+    from allocation.algorithms.least_regret import least_regret, least_regret_scipy
+    from allocation.algorithms.min_cost_flow import min_cost_flow
+    from allocation.algorithms.vcg import vcg
+
+    rng = lambda: np.random.default_rng(0)  # noqa: E731
+    big = 20_000 if quick else 100_000
+    return [
+        Case("least_regret squared", "300 × 30", 3, lambda: synthetic_problem(1, n=300, weeks=30, capacity=10, listed=None, correlated=0.3),
+             lambda p: least_regret(p, rng=rng()), lambda p: least_regret_scipy(p, cost="squared"), "scipy LSA, expanded matrix"),
+        Case("least_regret squared, contested", "3,000 × 100", 150, lambda: synthetic_problem(2, n=3000, weeks=100, capacity=30, listed=None, correlated=0.8),
+             lambda p: least_regret(p, rng=rng()), lambda p: least_regret_scipy(p, cost="squared"), "scipy LSA, expanded matrix", repeats=3),
+        Case("min_cost_flow, dummy node", "1,000 × 50", 5, lambda: synthetic_problem(3, n=1000, weeks=50, capacity=20, listed=(3, 10), correlated=0.5),
+             lambda p: min_cost_flow(p, rng=rng()), mcf_per_arc_baseline, "per-arc Python loop"),
+        Case("min_cost_flow, dummy node", "10,000 × 50", 60, lambda: synthetic_problem(4, n=10_000, weeks=50, capacity=200, listed=(3, 10), correlated=0.5),
+             lambda p: min_cost_flow(p, rng=rng()), mcf_per_arc_baseline, "per-arc Python loop", repeats=3),
+        Case("min_cost_flow, dummy node", f"{big:,} × 200", 2000, lambda: synthetic_problem(5, n=big, weeks=200, capacity=big // 200, listed=(3, 10), correlated=0.5),
+             lambda p: min_cost_flow(p, rng=rng()), mcf_per_arc_baseline, "per-arc Python loop", repeats=1, memory_goal_mb=250),
+        Case("cp_sat fairness tiers (greedy)", "1,000 × 50", 1000, lambda: synthetic_problem(6, n=1000, weeks=50, capacity=20, listed=(3, 10), correlated=0.5),
+             lambda p: cp_sat(p, rng=rng(), objective="fairness", fairness="greedy"),
+             lambda p: cp_sat(p, rng=rng(), objective="fairness", fairness="greedy", hint=False), "same model, no MCF hint", repeats=3),
+        Case("vcg unit demand", "300 × 30", 10, lambda: synthetic_problem(7, n=300, weeks=30, capacity=10, listed=None, correlated=0.3),
+             lambda p: vcg(p, rng=rng(), method="prices"), lambda p: vcg(p, rng=rng(), method="resolve"), "n+1 re-solves", repeats=5),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller largest case (20,000 × 200) for a fast check")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    rows = []
+    for index, case in enumerate(cases(args.quick)):
+        problem = case.make()
+        case.ours(problem)  # warm-up: imports, JIT-free but caches and allocators settle
+        ours = _timed(lambda case=case, problem=problem: case.ours(problem), case.repeats)
+        baseline = _timed(lambda case=case, problem=problem: case.baseline(problem), 1) if case.baseline else None
+        memory = None
+        if case.memory_goal_mb is not None:
+            queue = mp.get_context("spawn").Queue()
+            child = mp.get_context("spawn").Process(target=_memory_child, args=(index, args.quick, queue))
+            child.start()
+            _, memory = queue.get()
+            child.join()
+        rows.append({
+            "case": case.name, "size": case.size, "ours_ms": round(ours, 2), "goal_ms": case.goal_ms,
+            "baseline": case.baseline_name, "baseline_ms": None if baseline is None else round(baseline, 2),
+            "ratio": None if baseline is None else round(baseline / ours, 1),
+            "meets_goal": ours <= case.goal_ms and (memory is None or memory <= case.memory_goal_mb),
+            "peak_mb": None if memory is None else round(memory, 1), "memory_goal_mb": case.memory_goal_mb,
+        })
+        del problem
+
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = f"{'case':34} {'size':>14} {'ours ms':>9} {'goal ms':>8} {'baseline ms':>12} {'ratio':>7} {'peak MB':>8}  met  baseline"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['case']:34} {r['size']:>14} {r['ours_ms']:>9.2f} {r['goal_ms']:>8g} "
+              f"{'' if r['baseline_ms'] is None else format(r['baseline_ms'], '.1f'):>12} "
+              f"{'' if r['ratio'] is None else format(r['ratio'], '.1f') + '×':>7} "
+              f"{'' if r['peak_mb'] is None else format(r['peak_mb'], '.0f'):>8}  {'yes' if r['meets_goal'] else 'NO ':3}  {r['baseline']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, ".")
+    sys.exit(main())

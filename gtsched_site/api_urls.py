@@ -1,0 +1,8 @@
+"""/api/v1/: resource routers and the operation endpoints integrations expect (DESIGN §10)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("preferences.api_urls")),
+    path("", include("allocation.api_urls")),
+]

@@ -1,0 +1,100 @@
+from django.contrib import admin
+from django.db.models import Count, Q
+
+from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
+
+
+@admin.register(AcademicYear)
+class AcademicYearAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "label", "first_monday", "num_weeks", "preference_opens", "preference_closes", "status", "respondents")
+    list_filter = ("status",)
+    search_fields = ("label",)
+    date_hierarchy = "first_monday"
+    filter_horizontal = ("roster",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            _respondents=Count("submissions__faculty", distinct=True)
+        )
+
+    @admin.display(description="faculty submitted", ordering="_respondents")
+    def respondents(self, obj):
+        return obj._respondents
+
+
+@admin.register(Week)
+class WeekAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "year", "index", "start_date", "is_holiday", "holiday_name")
+    list_filter = ("year", "is_holiday")
+    search_fields = ("holiday_name",)
+    ordering = ("year", "index")
+
+
+@admin.register(Rotation)
+class RotationAdmin(admin.ModelAdmin):
+    list_display = ("name", "description", "qualified_faculty")
+    search_fields = ("name", "description")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_qualified=Count("faculty", filter=Q(faculty__active=True)))
+
+    @admin.display(description="qualified active faculty", ordering="_qualified")
+    def qualified_faculty(self, obj):
+        return obj._qualified
+
+
+@admin.register(CoverageDemand)
+class CoverageDemandAdmin(admin.ModelAdmin):
+    list_display = ("week", "rotation", "count")
+    list_filter = ("week__year", "rotation", "week__is_holiday")
+    list_select_related = ("week", "rotation")
+    list_editable = ("count",)
+
+
+@admin.register(Faculty)
+class FacultyAdmin(admin.ModelAdmin):
+    list_display = ("display_name", "external_id", "email", "target_load", "active", "qualifications")
+    list_filter = ("active", "rotations")
+    search_fields = ("display_name", "external_id", "user__email", "user__username")
+    filter_horizontal = ("rotations",)
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("rotations")
+
+    @admin.display(ordering="user__email")
+    def email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="qualified rotations")
+    def qualifications(self, obj):
+        return ", ".join(r.name for r in obj.rotations.all())
+
+
+@admin.register(PreferenceSubmission)
+class PreferenceSubmissionAdmin(admin.ModelAdmin):
+    """Read-only: submissions are immutable evidence of what each person asked for."""
+
+    list_display = ("faculty", "year", "version", "preference_type", "entry_count", "blocked_count", "collected_at", "collection_method")
+    list_filter = ("year", "preference_type", "collection_method")
+    search_fields = ("faculty__display_name", "faculty__external_id")
+    list_select_related = ("faculty", "year")
+    date_hierarchy = "collected_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="listed weeks")
+    def entry_count(self, obj):
+        return len(obj.entries)
+
+    @admin.display(description="blocked weeks")
+    def blocked_count(self, obj):
+        return len(obj.blocked_weeks)

@@ -1,0 +1,270 @@
+"""REST edges of the preferences app: read-only resources and the preference operations (DESIGN §10).
+
+Thin: parse the payload's shape, find the year and the faculty member, call the same services as the
+web form, serialize. Reads go through preferences.querysets so faculty only ever see their own rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, permissions, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from preferences.models import AcademicYear, Faculty, PreferenceSubmission, Rotation, Week
+from preferences.querysets import faculty_for_user, is_coordinator, submissions_for_user
+from preferences.serializers import (
+    DETAIL_SCHEMA,
+    FIELD_ERRORS_SCHEMA,
+    AcademicYearSerializer,
+    FacultySerializer,
+    PreferencesCheckSerializer,
+    PreferencesInSerializer,
+    RotationSerializer,
+    StrategyproofSubmissionSerializer,
+    SubmissionFilterSerializer,
+    SubmissionSerializer,
+    WeekFilterSerializer,
+    WeekSerializer,
+    render_entries,
+    week_dates,
+    window_open,
+)
+from preferences.services import access_submit_for, preferences_submit, preferences_validate
+
+NO_PROFILE = "You have no faculty profile: only faculty members and coordinators can submit preferences."
+
+
+def _query_filters(serializer_class: type, request: Request) -> dict[str, Any]:
+    filters = serializer_class(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    return filters.validated_data
+
+
+def submissions_visible_to(user) -> QuerySet[PreferenceSubmission]:
+    """The user's visible submissions, each annotated with the version that counts for its faculty and year."""
+    counting = (
+        PreferenceSubmission.objects.filter(
+            faculty=OuterRef("faculty"), year=OuterRef("year"), collected_at__lt=OuterRef("year__preference_closes")
+        )
+        .order_by("-version")
+        .values("version")[:1]
+    )
+    return (
+        submissions_for_user(user)
+        .prefetch_related("year__weeks")
+        .annotate(current_version=Subquery(counting))
+        .order_by("-year__label", "faculty__external_id", "-version")
+    )
+
+
+# --- resources -----------------------------------------------------------------------------------
+
+class AcademicYearViewSet(viewsets.ReadOnlyModelViewSet):
+    """Academic years, looked up by label (e.g. /years/2026/)."""
+
+    queryset = AcademicYear.objects.order_by("-label")
+    serializer_class = AcademicYearSerializer
+    lookup_field = "label"
+    lookup_value_regex = r"\d+"
+
+
+@extend_schema_view(list=extend_schema(parameters=[WeekFilterSerializer]))
+class WeekViewSet(viewsets.ReadOnlyModelViewSet):
+    """Weeks of every year; ?year=<label> for one year."""
+
+    queryset = Week.objects.select_related("year").order_by("-year__label", "index")
+    serializer_class = WeekSerializer
+
+    def filter_queryset(self, queryset: QuerySet[Week]) -> QuerySet[Week]:
+        if self.action == "list" and (label := _query_filters(WeekFilterSerializer, self.request).get("year")):
+            queryset = queryset.filter(year__label=label)
+        return queryset
+
+
+class RotationViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Rotation.objects.order_by("name")
+    serializer_class = RotationSerializer
+
+
+class FacultyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Faculty see only themselves; coordinators see everyone."""
+
+    serializer_class = FacultySerializer
+
+    def get_queryset(self) -> QuerySet[Faculty]:
+        return faculty_for_user(self.request.user).order_by("display_name", "pk")
+
+
+@extend_schema_view(list=extend_schema(parameters=[SubmissionFilterSerializer]))
+class SubmissionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every stored version of preferences; faculty see only their own, coordinators all."""
+
+    serializer_class = SubmissionSerializer
+
+    def get_queryset(self) -> QuerySet[PreferenceSubmission]:
+        return submissions_visible_to(self.request.user)
+
+    def filter_queryset(self, queryset: QuerySet[PreferenceSubmission]) -> QuerySet[PreferenceSubmission]:
+        if self.action == "list":
+            filters = _query_filters(SubmissionFilterSerializer, self.request)
+            if "year" in filters:
+                queryset = queryset.filter(year__label=filters["year"])
+            if "faculty" in filters:
+                queryset = queryset.filter(faculty__external_id=filters["faculty"])
+        return queryset
+
+
+# --- operations ----------------------------------------------------------------------------------
+
+class HasFacultyProfileOrIsCoordinator(permissions.BasePermission):
+    message = NO_PROFILE
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_coordinator(request.user) or Faculty.objects.filter(user=request.user).exists()
+
+
+def _flat_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer errors as {"ordinal_rankings[2].rank": [...]}, the names the service uses."""
+    if isinstance(detail, dict):
+        children = [(_child_name(prefix, key), value) for key, value in detail.items()]
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        children = [(f"{prefix}[{position}]", item) for position, item in enumerate(detail) if item]
+    else:
+        return {prefix or "non_field_errors": [str(message) for message in detail]}
+    flat: dict[str, list[str]] = {}
+    for name, value in children:
+        for field, messages in _flat_errors(value, name).items():
+            flat.setdefault(field, []).extend(messages)
+    return flat
+
+
+def _child_name(prefix: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    if key == "non_field_errors" and prefix:
+        return prefix
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _payload(view: generics.GenericAPIView, request: Request) -> PreferencesInSerializer:
+    payload = view.get_serializer(data=request.data)
+    if not payload.is_valid():
+        raise ValidationError(_flat_errors(payload.errors))
+    return payload
+
+
+def _year(label: int) -> AcademicYear:
+    year = AcademicYear.objects.filter(label=label).first()
+    if year is None:
+        raise ValidationError({"academic_year": [f"Unknown academic year {label}."]})
+    return year
+
+
+def _target_faculty(user, external_id: str | None, *, required: bool = True) -> Faculty | None:
+    """The caller's own faculty profile, or, for coordinators, the named one; faculty may only name themselves."""
+    own = Faculty.objects.filter(user=user).first()
+    if not external_id:
+        if own is None and required:
+            raise ValidationError({"faculty": ["Name the faculty member (external_id); you have no faculty profile."]})
+        return own
+    faculty = Faculty.objects.filter(external_id=external_id).first()
+    if faculty is None:
+        if not is_coordinator(user):  # same answer as for someone else's id: existence is not disclosed
+            raise PermissionDenied("You can only submit your own preferences.")
+        raise ValidationError({"faculty": [f"Unknown faculty {external_id!r}; give their external_id."]})
+    access_submit_for(actor=user, faculty=faculty)
+    return faculty
+
+
+_ERRORS = {
+    400: OpenApiResponse(FIELD_ERRORS_SCHEMA, description="Invalid preferences: messages by field, nothing stored"),
+    401: OpenApiResponse(DETAIL_SCHEMA, description="Not authenticated"),
+    403: OpenApiResponse(DETAIL_SCHEMA, description="No faculty profile, or submitting for someone else"),
+}
+_EXAMPLE = OpenApiExample(
+    "Ranked weeks",
+    request_only=True,
+    value={
+        "academic_year": 2026,
+        "preference_type": "ordinal",
+        "ordinal_rankings": [{"week": "2026-07-13", "rank": 1}, {"week": "2026-08-03", "rank": 2}],
+        "blocked_weeks": ["2026-07-27"],
+    },
+)
+
+
+class StrategyproofPreferencesView(generics.GenericAPIView):
+    """Submit preferences: stores a new immutable version, exactly as the web form does."""
+
+    serializer_class = PreferencesInSerializer
+    permission_classes = [permissions.IsAuthenticated, HasFacultyProfileOrIsCoordinator]
+    parser_classes = [JSONParser]  # nested lists: JSON only
+
+    @extend_schema(
+        operation_id="preferences_strategyproof_submit",
+        summary="Submit preferences (ordinal_rankings, cardinal_valuations or binary_accepts)",
+        description=(
+            "Send the list matching preference_type; weeks are start dates or week ids. Refused with "
+            "field-level messages, nothing stored, on duplicate or gapped ranks, values outside 0–100, "
+            "unknown weeks or weeks of another year, or a closed window."
+        ),
+        request=PreferencesInSerializer,
+        responses={201: StrategyproofSubmissionSerializer, **_ERRORS},
+        examples=[_EXAMPLE],
+    )
+    def post(self, request: Request) -> Response:
+        payload = _payload(self, request)
+        data = payload.validated_data
+        year = _year(data["academic_year"])
+        faculty = _target_faculty(request.user, data.get("faculty"))
+        submission, _ = preferences_submit(
+            faculty=faculty, year=year, preference_type=data["preference_type"],
+            entries=payload.entries, blocked_weeks=data.get("blocked_weeks"),
+            method=PreferenceSubmission.Method.API, actor=request.user,
+            ip_address=request.META.get("REMOTE_ADDR"), user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        submission = submissions_visible_to(request.user).get(pk=submission.pk)
+        body = StrategyproofSubmissionSerializer(submission, context=self.get_serializer_context()).data
+        location = reverse("submission-detail", args=[submission.pk], request=request)
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+
+class ValidatePreferencesView(generics.GenericAPIView):
+    """Dry run: check preferences and return them normalised, storing nothing."""
+
+    serializer_class = PreferencesInSerializer
+    permission_classes = [permissions.IsAuthenticated, HasFacultyProfileOrIsCoordinator]
+    parser_classes = [JSONParser]  # nested lists: JSON only
+
+    @extend_schema(
+        operation_id="preferences_validate",
+        summary="Check preferences without storing them",
+        request=PreferencesInSerializer,
+        responses={200: PreferencesCheckSerializer, **_ERRORS},
+        examples=[_EXAMPLE],
+    )
+    def post(self, request: Request) -> Response:
+        payload = _payload(self, request)
+        data = payload.validated_data
+        year = _year(data["academic_year"])
+        faculty = _target_faculty(request.user, data.get("faculty"), required=False)
+        clean = preferences_validate(
+            year=year, preference_type=data["preference_type"], entries=payload.entries,
+            blocked_weeks=data.get("blocked_weeks"), target_load=faculty.target_load if faculty else None,
+        )
+        dates = week_dates(year)
+        result = {
+            **clean.summary,
+            "window_open": window_open(year),
+            "preference_type": clean.preference_type,
+            **render_entries(clean.preference_type, clean.entries, dates),
+            "blocked_weeks": [dates[index] for index in clean.blocked_weeks],
+        }
+        return Response(PreferencesCheckSerializer(result).data)

@@ -1,0 +1,23 @@
+"""/api/v1/ routes of the preferences app: read-only resources and the preference operations."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from preferences import api
+
+router = DefaultRouter()
+router.register("years", api.AcademicYearViewSet, basename="year")
+router.register("weeks", api.WeekViewSet, basename="week")
+router.register("rotations", api.RotationViewSet, basename="rotation")
+router.register("faculty", api.FacultyViewSet, basename="faculty")
+router.register("submissions", api.SubmissionViewSet, basename="submission")
+
+urlpatterns = [
+    path(
+        "game-theory/preferences/strategyproof",
+        api.StrategyproofPreferencesView.as_view(),
+        name="preferences-strategyproof",
+    ),
+    path("game-theory/preferences/validate", api.ValidatePreferencesView.as_view(), name="preferences-validate"),
+    path("", include(router.urls)),
+]

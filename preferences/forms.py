@@ -1,0 +1,89 @@
+"""The "My preferences" form: one input and one block box per week, checked by the same service as API and import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from preferences.models import AcademicYear, PreferenceSubmission, Week
+from preferences.services import ENTRY_FIELDS, CleanSubmission, preferences_validate
+
+TYPE_HELP = {
+    "ordinal": "Rank the weeks you want to serve: 1 for your favourite, then 2, 3 … with no gaps. Leave the rest empty.",
+    "cardinal": "Give each week you care about a value from 0 (would rather not) to 100 (ideal). Empty weeks count as 50.",
+    "binary": "Mark weeks you accept or reject. Rejected weeks are treated as blocked; empty weeks are neutral.",
+}
+
+
+class PreferenceForm(forms.Form):
+    preference_type = forms.ChoiceField(choices=PreferenceSubmission.Type.choices)
+
+    def __init__(self, *args: Any, year: AcademicYear, weeks: list[Week], target_load: int | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.year, self.weeks, self.target_load = year, weeks, target_load
+        self.clean_submission: CleanSubmission | None = None
+        for week in weeks:
+            self.fields[f"w_{week.index}"] = forms.CharField(required=False, max_length=10)
+            self.fields[f"block_{week.index}"] = forms.BooleanField(required=False)
+
+    def week_rows(self) -> list[dict[str, Any]]:
+        """What the template needs per week: the week, its bound fields and its own errors."""
+        return [
+            {"week": w, "value": self[f"w_{w.index}"], "block": self[f"block_{w.index}"],
+             "errors": self.errors.get(f"w_{w.index}", []) + self.errors.get(f"block_{w.index}", [])}
+            for w in self.weeks
+        ]
+
+    def _parse(self, preference_type: str, raw: str, field: str) -> Any:
+        raw = raw.strip()
+        if preference_type == "binary":
+            if raw not in ("accept", "reject"):
+                self.add_error(field, "Choose accept, reject or leave it empty.")
+                return None
+            return raw == "accept"
+        try:
+            number = float(raw)
+        except ValueError:
+            self.add_error(field, f"“{raw}” is not a number.")
+            return None
+        return int(number) if number.is_integer() else number
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        preference_type = data.get("preference_type")
+        if not preference_type:
+            return data
+        list_name, key = ENTRY_FIELDS[preference_type]
+        entries, positions, blocked = [], [], []
+        for week in self.weeks:
+            if data.get(f"block_{week.index}"):
+                blocked.append(week)
+            raw = data.get(f"w_{week.index}") or ""
+            if raw.strip() == "":
+                continue
+            value = self._parse(preference_type, raw, f"w_{week.index}")
+            if value is not None:
+                positions.append(week)
+                entries.append({"week": week, key: value})
+        if self.errors:
+            return data
+        try:
+            self.clean_submission = preferences_validate(
+                year=self.year, preference_type=preference_type, entries=entries, blocked_weeks=blocked,
+                target_load=self.target_load,
+            )
+        except ValidationError as exc:
+            self._attach(exc, list_name, positions)
+        return data
+
+    def _attach(self, exc: ValidationError, list_name: str, positions: list[Week]) -> None:
+        """Put the service's messages on the week they are about; list-wide ones stay form-wide."""
+        for field, messages in exc.message_dict.items():
+            target = None
+            if field.startswith(f"{list_name}["):
+                position = int(field[len(list_name) + 1 : field.index("]")])
+                target = f"w_{positions[position].index}"
+            for message in messages:
+                self.add_error(target, message)

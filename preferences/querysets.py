@@ -1,0 +1,45 @@
+"""Permission-scoped reads: every view and API endpoint fetches through these."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from preferences.models import AcademicYear, Faculty, PreferenceSubmission
+
+
+def is_coordinator(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
+def faculty_for_user(user) -> QuerySet[Faculty]:
+    qs = Faculty.objects.select_related("user").prefetch_related("rotations")
+    if is_coordinator(user):
+        return qs
+    if user and user.is_authenticated:
+        return qs.filter(user=user)
+    return qs.none()
+
+
+def submissions_for_user(user) -> QuerySet[PreferenceSubmission]:
+    qs = PreferenceSubmission.objects.select_related("faculty", "year", "submitted_by")
+    if is_coordinator(user):
+        return qs
+    if user and user.is_authenticated:
+        return qs.filter(faculty__user=user)
+    return qs.none()
+
+
+def year_open_for_preferences() -> AcademicYear | None:
+    """The year faculty are asked about: the collecting one, else the newest."""
+    return (
+        AcademicYear.objects.filter(status=AcademicYear.Status.COLLECTING).order_by("-label").first()
+        or AcademicYear.objects.order_by("-label").first()
+    )
+
+
+def access_year(label: int) -> AcademicYear:
+    year = AcademicYear.objects.filter(label=label).first()
+    if year is None:
+        raise Http404(f"No academic year {label}.")
+    return year

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from preferences import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("preferences/", views.my_preferences, name="my_preferences"),
+    path("preferences/validate/", views.validate_preferences, name="validate_preferences"),
+    path("preferences/versions/<int:pk>/", views.submission_detail, name="submission_detail"),
+    path("coordinator/", views.coordinator_overview, name="coordinator_overview"),
+    path("coordinator/years/<int:label>/", views.coordinator_year, name="coordinator_year"),
+]

@@ -1,0 +1,211 @@
+"""Pages: the permission matrix, the preference form's validation and saving, live validation, the coordinator overview."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from preferences.models import PreferenceSubmission
+from preferences.services import preferences_submit
+from tests.factories import make_year
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(week_values: dict[int, str], *, preference_type: str = "ordinal", blocked: tuple[int, ...] = ()) -> dict[str, str]:
+    data = {"preference_type": preference_type}
+    data.update({f"w_{k}": v for k, v in week_values.items()})
+    data.update({f"block_{k}": "on" for k in blocked})
+    return data
+
+
+def _stored() -> list[tuple[int, int, str]]:
+    return list(PreferenceSubmission.objects.values_list("faculty_id", "version", "content_hash"))
+
+
+def _submit(faculty, year, ranks):
+    submission, _ = preferences_submit(
+        faculty=faculty, year=year, preference_type="ordinal",
+        entries=[{"week": year.weeks.get(index=k), "rank": r} for k, r in ranks.items()],
+        blocked_weeks=[], method="web_form", actor=faculty.user,
+    )
+    return submission
+
+
+# --- permission matrix -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("anonymous", 302), ("faculty", 200), ("other_faculty", 200), ("coordinator", 403)],
+)
+def test_my_preferences_page_is_for_faculty(who, expected, request, client_as, year):
+    user = None if who == "anonymous" else getattr(request.getfixturevalue(who), "user", request.getfixturevalue(who))
+    response = client_as(user).get(reverse("my_preferences"))
+    assert response.status_code == expected
+    if who == "anonymous":
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("anonymous", 302), ("faculty", 403), ("other_faculty", 403), ("coordinator", 200)],
+)
+def test_coordinator_year_page_is_for_coordinators_only(who, expected, request, client_as, year):
+    user = None if who == "anonymous" else getattr(request.getfixturevalue(who), "user", request.getfixturevalue(who))
+    response = client_as(user).get(reverse("coordinator_year", args=[year.label]))
+    assert response.status_code == expected
+
+
+def test_coordinator_partial_request_is_guarded_too(client_as, faculty, year):
+    response = client_as(faculty.user).get(reverse("coordinator_year", args=[year.label]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [("anonymous", 302), ("faculty", 200), ("other_faculty", 404), ("coordinator", 200)],
+)
+def test_a_submission_version_is_seen_by_its_owner_and_coordinators(who, expected, request, client_as, year, faculty):
+    submission = _submit(faculty, year, {0: 1})
+    user = None if who == "anonymous" else getattr(request.getfixturevalue(who), "user", request.getfixturevalue(who))
+    response = client_as(user).get(reverse("submission_detail", args=[submission.pk]))
+    assert response.status_code == expected
+
+
+def test_home_sends_each_role_to_its_page(client_as, faculty, coordinator, year):
+    assert client_as(faculty.user).get("/")["Location"] == reverse("my_preferences")
+    client_as(coordinator)
+    assert client_as(coordinator).get("/")["Location"] == reverse("coordinator_overview")
+
+
+def test_a_user_without_faculty_profile_is_told_so(client_as, django_user_model, year):
+    user = django_user_model.objects.create_user("nobody", password="x-long-password")
+    response = client_as(user).get(reverse("my_preferences"))
+    assert response.status_code == 403
+    assert b"No faculty profile" in response.content
+
+
+# --- the preference page -----------------------------------------------------------------------
+
+def test_page_lists_every_week_with_holidays_and_the_deadline(client_as, faculty, year):
+    response = client_as(faculty.user).get(reverse("my_preferences"))
+    html = response.content.decode()
+    assert html.count('name="block_') == year.num_weeks
+    assert "Independence Day" in html
+    assert "Window open" in html and "closes" in html
+
+
+def test_saving_ranks_creates_a_new_version_each_time(client_as, faculty, year):
+    client = client_as(faculty.user)
+    response = client.post(reverse("my_preferences"), _post({0: "1", 2: "2"}, blocked=(5,)), HTTP_USER_AGENT="pytest-browser")
+    assert response.status_code == 302
+    first = PreferenceSubmission.objects.get(faculty=faculty)
+    assert first.entries == [{"week": 0, "rank": 1}, {"week": 2, "rank": 2}]
+    assert first.blocked_weeks == [5]
+    assert first.collection_method == "web_form"
+    assert first.user_agent == "pytest-browser" and first.ip_address == "127.0.0.1"
+    client.post(reverse("my_preferences"), _post({1: "1"}))
+    assert list(PreferenceSubmission.objects.filter(faculty=faculty).values_list("version", flat=True).order_by("version")) == [1, 2]
+
+
+def test_saved_preferences_are_shown_again(client_as, faculty, year):
+    client = client_as(faculty.user)
+    client.post(reverse("my_preferences"), _post({0: "70", 1: "15"}, preference_type="cardinal", blocked=(4,)))
+    html = client.get(reverse("my_preferences")).content.decode()
+    assert 'name="w_0" value="70"' in html and 'name="w_1" value="15"' in html
+    assert 'name="block_4" checked' in html
+    assert "Version 1" in html
+
+
+@pytest.mark.parametrize("preference_type", ["cardinal", "binary"])
+def test_other_types_save(client_as, faculty, year, preference_type):
+    values = {0: "80", 1: "0"} if preference_type == "cardinal" else {0: "accept", 1: "reject"}
+    response = client_as(faculty.user).post(reverse("my_preferences"), _post(values, preference_type=preference_type))
+    assert response.status_code == 302
+    assert PreferenceSubmission.objects.get(faculty=faculty).preference_type == preference_type
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_post({0: "1", 1: "1"}), "Rank 1 is used more than once"),
+        (_post({0: "1", 1: "3"}), "Ranks must run 1 to 2 without gaps; missing 2"),
+        (_post({0: "101"}, preference_type="cardinal"), "Value 101 is outside 0–100"),
+        (_post({0: "-1"}, preference_type="cardinal"), "Value -1 is outside 0–100"),
+        (_post({0: "abc"}, preference_type="cardinal"), "is not a number"),
+        (_post({0: "maybe"}, preference_type="binary"), "Choose accept, reject"),
+        (_post({0: "1"}, blocked=(0,)), "both blocked and listed"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_stored(client_as, faculty, year, data, message):
+    _submit(faculty, year, {3: 1})
+    before = _stored()
+    response = client_as(faculty.user).post(reverse("my_preferences"), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert _stored() == before
+
+
+def test_unknown_week_fields_are_ignored_not_stored(client_as, faculty, year):
+    response = client_as(faculty.user).post(reverse("my_preferences"), {**_post({0: "1"}), "w_99": "2"})
+    assert response.status_code == 302
+    assert PreferenceSubmission.objects.get(faculty=faculty).entries == [{"week": 0, "rank": 1}]
+
+
+def test_saving_after_the_window_closes_is_refused(client_as, faculty, rotations):
+    make_year(label=2030, window_open=False, rotations=rotations)
+    response = client_as(faculty.user).post(reverse("my_preferences"), _post({0: "1"}))
+    assert response.status_code == 400
+    assert "closed" in response.content.decode()
+    assert not PreferenceSubmission.objects.exists()
+    assert "Window closed" in client_as(faculty.user).get(reverse("my_preferences")).content.decode()
+
+
+def test_a_faculty_member_cannot_save_for_someone_else(client_as, faculty, other_faculty, year):
+    # The form has no faculty field: whatever is posted, the submission belongs to the logged-in user.
+    client_as(other_faculty.user).post(reverse("my_preferences"), {**_post({0: "1"}), "faculty": str(faculty.pk)})
+    assert not PreferenceSubmission.objects.filter(faculty=faculty).exists()
+    assert PreferenceSubmission.objects.filter(faculty=other_faculty).count() == 1
+
+
+def test_live_validation_reports_problems_without_storing(client_as, faculty, year):
+    client = client_as(faculty.user)
+    bad = client.post(reverse("validate_preferences"), _post({0: "2"}), HTTP_HX_REQUEST="true")
+    assert bad.status_code == 200
+    assert "missing 1" in bad.content.decode()
+    good = client.post(reverse("validate_preferences"), _post({0: "1", 6: "2"}, blocked=(2,)), HTTP_HX_REQUEST="true")
+    assert "Looks good" in good.content.decode()
+    assert "2 weeks ranked, 1 blocked" in good.content.decode()
+    assert not PreferenceSubmission.objects.exists()
+
+
+def test_switching_type_with_htmx_returns_only_the_form(client_as, faculty, year):
+    response = client_as(faculty.user).get(
+        reverse("my_preferences") + "?type=binary", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="preference-form"
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith("<form") and "<html" not in html
+    assert "<select" in html
+
+
+def test_coordinator_sees_who_has_and_has_not_submitted(client_as, coordinator, faculty, other_faculty, year):
+    _submit(faculty, year, {0: 1})
+    response = client_as(coordinator).get(reverse("coordinator_year", args=[year.label]))
+    html = response.content.decode()
+    assert "1/2" in html and "Dr. Bob Outsider" in html and "not submitted" in html
+    missing = client_as(coordinator).get(reverse("coordinator_year", args=[year.label]) + "?show=missing").content.decode()
+    assert "Dr. Bob Outsider" in missing and "Dr. Alice Owner" not in missing
+
+
+def test_unknown_year_is_a_404_not_a_500(client_as, coordinator, year):
+    assert client_as(coordinator).get(reverse("coordinator_year", args=[1999])).status_code == 404
+
+
+def test_a_year_with_a_roster_shows_and_accepts_only_its_faculty(client_as, coordinator, faculty, other_faculty, year):
+    year.roster.set([faculty])
+    html = client_as(coordinator).get(reverse("coordinator_year", args=[year.label])).content.decode()
+    assert "Dr. Alice Owner" in html and "Dr. Bob Outsider" not in html
+    response = client_as(other_faculty.user).post(reverse("my_preferences"), _post({0: "1"}))
+    assert response.status_code == 400
+    assert "not on the roster" in response.content.decode()
+    assert not PreferenceSubmission.objects.exists()

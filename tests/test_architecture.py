@@ -1,0 +1,129 @@
+"""The pure core stays pure: no module under an app's algorithms/ package imports Django (STYLE habit 1)."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIPPED_DIRS = {".venv", "venv", "node_modules", "staticfiles", "build", "__pycache__", ".git"}
+IMPORT_FUNCTIONS = {"import_module", "__import__"}
+# The Django-bound layers of an app; algorithms may import other apps' algorithms, never these.
+DJANGO_LAYERS = {"models", "services", "selectors", "querysets", "views", "api", "admin", "forms", "tasks", "apps", "urls"}
+
+
+def algorithm_modules(root: Path = ROOT) -> list[Path]:
+    """Every `<app>/algorithms/*.py` under the project, skipping the virtualenv and the tests' mirror of it."""
+    found = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith(".")]
+        here = Path(directory)
+        if here.name == "algorithms" and here.relative_to(root).parts[0] != "tests":
+            found.extend(here / name for name in files if name.endswith(".py"))
+    return sorted(found)
+
+
+def _is_django(module: str) -> bool:
+    return module == "django" or module.startswith("django.")
+
+
+# The project's own Django apps (and the site package), found on disk rather than listed by hand.
+PROJECT_PACKAGES = {d.name for d in ROOT.iterdir() if (d / "apps.py").exists()} | {"gtsched_site"}
+
+
+def _is_django_layer(module: str) -> bool:
+    parts = module.split(".")
+    if parts[0] not in PROJECT_PACKAGES or "algorithms" in parts:
+        return False
+    return parts[0] == "gtsched_site" or (len(parts) >= 2 and parts[1] in DJANGO_LAYERS)
+
+
+def django_imports(path: Path) -> list[str]:
+    """Lines of `path` that import Django, directly, dynamically, or through an app's Django-bound modules."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level >= 2:  # `from ..models import X` leaves the algorithms package
+                found.append(f"{path}:{node.lineno}: relative import {'.' * node.level}{node.module or ''}")
+                continue
+            if node.level == 0 and node.module:
+                modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in IMPORT_FUNCTIONS and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    modules = [first.value]
+        found.extend(
+            f"{path}:{node.lineno}: {module}" for module in modules if _is_django(module) or _is_django_layer(module)
+        )
+    return found
+
+
+def test_the_checker_finds_the_algorithm_modules():
+    assert {"preferences", "allocation", "fairness", "auctions", "stability"} <= PROJECT_PACKAGES
+    modules = algorithm_modules()
+    assert ROOT / "preferences" / "algorithms" / "utility.py" in modules
+    assert not any(".venv" in path.parts or path.relative_to(ROOT).parts[0] == "tests" for path in modules)
+
+
+def test_no_algorithm_module_imports_django():
+    violations = [line for path in algorithm_modules() for line in django_imports(path)]
+    assert violations == [], "Pure algorithm modules must not import Django:\n" + "\n".join(violations)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import django\n",
+        "import numpy as np, django.db\n",
+        "from django.conf import settings\n",
+        "from django import forms\n",
+        "import importlib\nimportlib.import_module('django.db.models')\n",
+        "from importlib import import_module\nimport_module('django')\n",
+        "def f():\n    return __import__('django.utils.timezone')\n",
+        "from preferences.models import Week\n",
+        "from preferences import services\n",
+        "from ..models import Week\n",
+        "from gtsched_site.settings import DEBUG\n",
+    ],
+)
+def test_the_checker_catches_a_planted_violation(tmp_path, source):
+    planted = tmp_path / "myapp" / "algorithms" / "planted.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("import numpy\n" + source)
+    assert planted in algorithm_modules(tmp_path)
+    assert django_imports(planted) != []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import numpy as np\nfrom scipy.optimize import linear_sum_assignment\n",
+        "from preferences.algorithms import utility\nfrom preferences.algorithms.utility import NEUTRAL\n",
+        "from . import types\nfrom .types import Problem\n",
+        "import djangorestframework_lookalike\n",
+        "from pandas.api.types import is_numeric_dtype\n",
+        "text = 'import django'\n",
+    ],
+)
+def test_the_checker_allows_pure_imports(tmp_path, source):
+    planted = tmp_path / "myapp" / "algorithms" / "pure.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(source)
+    assert django_imports(planted) == []
+
+
+def test_the_checker_skips_the_virtualenv(tmp_path):
+    hidden = tmp_path / ".venv" / "lib" / "somepkg" / "algorithms" / "vendored.py"
+    hidden.parent.mkdir(parents=True)
+    hidden.write_text("import django\n")
+    assert algorithm_modules(tmp_path) == []
