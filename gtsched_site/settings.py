@@ -224,3 +224,15 @@ GTSCHED_DEFAULT_UTILITY_WEIGHTS = {
 
 # How long the synchronous API operations (rsd-allocation, vcg-auction) wait for a run before answering 202.
 GTSCHED_API_INLINE_WAIT_SECONDS = env_int("GTSCHED_API_INLINE_WAIT_SECONDS", 5)
+
+# Swap stability (DESIGN §9): level thresholds on nash_distance, default prediction coefficients (a fitted
+# PredictionCalibration overrides them), K random restarts for price of anarchy / stability, and how old a report
+# may be for the publish gate to reuse it when the schedule and utilities have not changed.
+GTSCHED_STABILITY = {
+    "thresholds": (0.05, 0.15, 0.30),
+    "prediction_base": 0.10,
+    "prediction_pressure": 0.50,
+    "restarts": env_int("GTSCHED_STABILITY_RESTARTS", 20),
+    "top": 10,
+    "report_max_age_s": 3600,
+}

@@ -1,1 +1,223 @@
-# Models for this app arrive with its mechanisms (DESIGN §7–§9).
+"""Stability reports, the audit trail of changes to published schedules, and the swap market (DESIGN §9)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from allocation.models import Assignment, Schedule
+from preferences.models import AcademicYear, Faculty, Week
+
+
+class StabilityLevel(models.TextChoices):
+    STABLE = "STABLE", "Stable"
+    MARGINAL = "MARGINAL", "Marginal"
+    UNSTABLE = "UNSTABLE", "Unstable"
+    CRITICAL = "CRITICAL", "Critical"
+
+
+class NashStabilityReport(models.Model):
+    """One swap-stability analysis of one state of a schedule (its assignments and the utilities at the time).
+
+    `assignments_hash` identifies the state analysed: a report is fresh for the publish gate while the schedule's
+    assignments and the utility inputs still hash to it.
+    """
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="stability_reports")
+    assignments_hash = models.CharField(max_length=64, db_index=True, help_text="sha256 of the analysed assignments and utilities")
+    is_nash_equilibrium = models.BooleanField()
+    nash_distance = models.FloatField(help_text="Share of assignments in at least one blocking swap")
+    stability_level = models.CharField(max_length=10, choices=StabilityLevel.choices)
+    num_blocking_swaps = models.PositiveIntegerField()
+    num_beneficial_deviations = models.PositiveIntegerField()
+    total_assignments = models.PositiveIntegerField()
+    predicted_swap_requests = models.PositiveIntegerField()
+    current_welfare = models.FloatField()
+    optimal_welfare = models.FloatField()
+    efficiency_ratio = models.FloatField()
+    price_of_anarchy = models.FloatField(null=True, blank=True)
+    price_of_stability = models.FloatField(null=True, blank=True)
+    restarts = models.PositiveIntegerField(null=True, blank=True, help_text="K random schedules the PoA/PoS dynamics ran from")
+    forecast = models.CharField(max_length=20)
+    parameters = models.JSONField(default=dict, blank=True, help_text="Thresholds, prediction coefficients, seed, K")
+    # The full report as the API returns it: top instabilities, recommended swaps, warnings, recommendations, gains.
+    payload = models.JSONField(default=dict, blank=True)
+    compute_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = "created_at"
+        indexes = [models.Index(fields=["schedule", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Stability of {self.schedule} · {self.stability_level} ({self.nash_distance:.1%})"
+
+
+class PublicationRecord(models.Model):
+    """What the publish gate saw and decided when a schedule was published (DESIGN §9: stored with the schedule)."""
+
+    schedule = models.OneToOneField(Schedule, on_delete=models.CASCADE, related_name="publication")
+    report = models.ForeignKey(NashStabilityReport, on_delete=models.PROTECT, related_name="+")
+    nash_distance = models.FloatField()
+    stability_level = models.CharField(max_length=10, choices=StabilityLevel.choices)
+    predicted_swap_requests = models.PositiveIntegerField()
+    forced = models.BooleanField(default=False, help_text="Published over a CRITICAL report")
+    override_reason = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    published_at = models.DateTimeField()
+    channel = models.CharField(max_length=10, help_text="admin, page or api")
+
+    class Meta:
+        ordering = ["-published_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(forced=True, override_reason=""), name="publication_forced_needs_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} published {self.published_at:%Y-%m-%d} ({self.stability_level})"
+
+
+class ScheduleChange(models.Model):
+    """An audited change to a published schedule: who, when, why, and the assignments before and after."""
+
+    class Kind(models.TextChoices):
+        SWAP = "swap", "Swap"
+        TRADING_CYCLE = "cycle", "Trading cycle"
+        RECOMMENDED = "recommended", "Recommended swap applied by a coordinator"
+        SETTLEMENT = "settlement", "Auction settlement"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=300, blank=True)
+    # [{"assignment", "faculty", "week", "rotation"}] for every assignment row touched, before and after.
+    before = models.JSONField(default=list)
+    after = models.JSONField(default=list)
+    nash_distance_before = models.FloatField(null=True, blank=True)
+    nash_distance_after = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.schedule} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The audit trail is append-only.")
+
+
+class SwapRequest(models.Model):
+    """A faculty member offers one of their published weeks for any of the weeks they want.
+
+    Life cycle: open → matched (a counterparty and their assignment proposed, by the matcher or a trading cycle)
+    → executed once every party confirmed; or cancelled / declined / expired. A trading cycle links its requests
+    through `cycle`.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MATCHED = "matched", "Matched, awaiting confirmation"
+        EXECUTED = "executed", "Executed"
+        CANCELLED = "cancelled", "Cancelled"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "No longer possible"
+
+    class Strategy(models.TextChoices):
+        TARGETED = "targeted", "One specific week"
+        FLEXIBLE = "flexible", "A few wanted weeks"
+        ANY_BETTER = "any_better", "Any week I prefer"
+        SUGGESTED = "suggested", "Taken from a swap suggestion"
+
+    ACTIVE = (Status.OPEN, Status.MATCHED)
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="swap_requests")
+    requester = models.ForeignKey(Faculty, on_delete=models.CASCADE, related_name="swap_requests")
+    give = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="offered_in")
+    wanted_weeks = models.ManyToManyField(Week, related_name="wanted_in")
+    strategy = models.CharField(max_length=12, choices=Strategy.choices, default=Strategy.FLEXIBLE)
+    note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    counterparty = models.ForeignKey(
+        Faculty, null=True, blank=True, on_delete=models.SET_NULL, related_name="swap_requests_received"
+    )
+    take = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="requested_in",
+        help_text="The counterparty's assignment the requester would receive",
+    )
+    cycle = models.UUIDField(null=True, blank=True, db_index=True, help_text="Trading cycle this request is part of")
+    requester_confirmed = models.BooleanField(default=False)
+    counterparty_confirmed = models.BooleanField(default=False)
+    mutual_gain = models.FloatField(null=True, blank=True)
+    distance_reduction = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    matched_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    change = models.ForeignKey(ScheduleChange, null=True, blank=True, on_delete=models.SET_NULL, related_name="swap_requests")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["give"], condition=models.Q(status__in=["open", "matched"]), name="swap_request_one_active_per_week",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requester} offers {self.give.week} ({self.get_status_display()})"
+
+
+class StrategyPerformance(models.Model):
+    """How well a swap-request strategy does in a year, evolved by replicator dynamics (DESIGN §9)."""
+
+    year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="strategy_performance")
+    strategy = models.CharField(max_length=12, choices=SwapRequest.Strategy.choices)
+    attempts = models.PositiveIntegerField(default=0)
+    successes = models.PositiveIntegerField(default=0)
+    frequency = models.FloatField(default=0.0, help_text="Population share of the strategy after the last update")
+    fitness = models.FloatField(default=0.0, help_text="Success rate minus the population's mean success rate")
+    growth = models.FloatField(default=0.0, help_text="Frequency × fitness")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["year", "strategy"]
+        constraints = [models.UniqueConstraint(fields=["year", "strategy"], name="strategy_performance_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_strategy_display()} · {self.year}"
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.attempts if self.attempts else 0.0
+
+
+class PredictionCalibration(models.Model):
+    """Coefficients of predicted_swap_requests = round(A × (base + pressure × distance)) fitted to swap history."""
+
+    base = models.FloatField()
+    pressure = models.FloatField()
+    r_squared = models.FloatField(null=True, blank=True)
+    samples = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"base {self.base:.3f}, pressure {self.pressure:.3f} (R² {self.r_squared})"
