@@ -5,6 +5,7 @@ from django.db.models import Count
 
 from allocation.models import AllocationRun, Assignment, Comparison, PreAssignment, Schedule
 from allocation.services import allocation_run_cancel, preassignment_validate
+from stability.admin import publish_through_stability_gate
 
 
 class AssignmentInline(admin.TabularInline):
@@ -25,7 +26,9 @@ class ScheduleAdmin(admin.ModelAdmin):
     list_filter = ("year", "status", "source")
     search_fields = ("name",)
     inlines = [AssignmentInline]
-    readonly_fields = ("content_hash", "run", "created_at", "created_by", "published_at", "published_by")
+    # Status changes only through the stability gate (the action below), never by editing the field.
+    readonly_fields = ("status", "content_hash", "run", "created_at", "created_by", "published_at", "published_by")
+    actions = [publish_through_stability_gate]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_assignments=Count("assignments"))

@@ -1,1 +1,143 @@
+"""Stability in the admin: reports, publication records, the audit trail and calibrations, all read-only, and the
+"Publish through the stability gate" action on schedules (registered on ScheduleAdmin in allocation/admin.py).
 
+The action calls the same gate as the coordinator page and the API (stability.services.schedule_publish), after an
+intermediate confirmation page that shows the report; CRITICAL needs "force" ticked and a written reason.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+
+from allocation.models import Schedule
+from stability.forms import PublishForm
+from stability.models import (
+    NashStabilityReport,
+    PredictionCalibration,
+    PublicationRecord,
+    ScheduleChange,
+    StabilityLevel,
+)
+from stability.services import PublishRefused, critical_refusal, schedule_publish, stability_report_for
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records, not documents: computed by services and kept for the audit trail."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NashStabilityReport)
+class NashStabilityReportAdmin(ReadOnlyAdmin):
+    list_display = ("id", "schedule", "stability_level", "distance", "num_blocking_swaps", "num_beneficial_deviations",
+                    "total_assignments", "predicted_swap_requests", "efficiency", "price_of_anarchy", "restarts",
+                    "created_at", "compute_ms")
+    list_filter = ("stability_level", "is_nash_equilibrium", "forecast", "schedule__year", "schedule__status")
+    search_fields = ("=id", "schedule__name", "assignments_hash")
+    list_select_related = ("schedule",)
+    date_hierarchy = "created_at"
+
+    @admin.display(description="nash distance", ordering="nash_distance")
+    def distance(self, obj):
+        return f"{obj.nash_distance:.3f}"
+
+    @admin.display(description="efficiency", ordering="efficiency_ratio")
+    def efficiency(self, obj):
+        return f"{obj.efficiency_ratio:.1%}"
+
+
+@admin.register(PublicationRecord)
+class PublicationRecordAdmin(ReadOnlyAdmin):
+    list_display = ("schedule", "published_at", "published_by", "channel", "stability_level", "nash_distance",
+                    "predicted_swap_requests", "forced", "override_reason")
+    list_filter = ("forced", "stability_level", "channel", "schedule__year")
+    search_fields = ("schedule__name", "override_reason", "published_by__username")
+    list_select_related = ("schedule", "published_by")
+    date_hierarchy = "published_at"
+
+
+@admin.register(ScheduleChange)
+class ScheduleChangeAdmin(ReadOnlyAdmin):
+    list_display = ("schedule", "kind", "at", "actor", "reason", "nash_distance_before", "nash_distance_after")
+    list_filter = ("kind", "schedule__year", "schedule__status")
+    search_fields = ("schedule__name", "reason", "actor__username")
+    list_select_related = ("schedule", "actor")
+    date_hierarchy = "at"
+
+
+@admin.register(PredictionCalibration)
+class PredictionCalibrationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "base", "pressure", "r_squared", "samples", "created_by")
+    list_select_related = ("created_by",)
+
+
+# --- the publish action ------------------------------------------------------------------------------------------
+
+
+@admin.action(description="Publish through the stability gate")
+def publish_through_stability_gate(modeladmin, request, queryset):
+    """Confirm with the report, then publish one draft through the gate (channel "admin")."""
+    schedules = list(queryset.select_related("year")[:2])
+    if len(schedules) != 1:
+        modeladmin.message_user(request, "Select exactly one draft schedule to publish; each goes through the gate on its own.",
+                                messages.ERROR)
+        return None
+    schedule = schedules[0]
+    if schedule.status != Schedule.Status.DRAFT:
+        modeladmin.message_user(
+            request, f"“{schedule.name}” is {schedule.get_status_display().lower()}; only a draft can be published.",
+            messages.ERROR,
+        )
+        return None
+    form = PublishForm(request.POST if request.POST.get("post") == "yes" else None)
+    status = 200
+    if form.is_bound and form.is_valid():
+        try:
+            result = schedule_publish(
+                schedule=schedule, actor=request.user, force=form.cleaned_data["force"],
+                reason=form.cleaned_data["reason"], channel="admin",
+            )
+        except PublishRefused as exc:
+            form.add_service_errors(exc)
+            status = 409 if exc.conflict else 400
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            status = 400
+        else:
+            modeladmin.message_user(
+                request,
+                f"“{result.schedule.name}” is published for {result.schedule.year}"
+                + (" over the CRITICAL report; the override and its reason are recorded." if result.forced else "."),
+                messages.SUCCESS,
+            )
+            for warning in result.warnings:
+                if not result.forced or "CRITICAL" not in warning:
+                    modeladmin.message_user(request, warning, messages.WARNING)
+            return None
+    report = stability_report_for(schedule=schedule, actor=request.user)
+    critical = report.stability_level == StabilityLevel.CRITICAL
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": f"Publish “{schedule.name}” through the stability gate",
+        "opts": modeladmin.model._meta,
+        "schedule": schedule,
+        "report": report,
+        "payload": report.payload or {},
+        "critical": critical,
+        "refusal": critical_refusal(report) if critical else "",
+        "replaces": Schedule.objects.filter(year_id=schedule.year_id, status=Schedule.Status.PUBLISHED).first(),
+        "form": form if form.is_bound else PublishForm(),
+        "action_name": "publish_through_stability_gate",
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/stability/publish_confirmation.html", context, status=status)

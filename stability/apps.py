@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class StabilityConfig(AppConfig):
     default_auto_field = 'django.db.models.BigAutoField'
     name = 'stability'
+
+    def ready(self) -> None:
+        from stability import market_admin  # noqa: F401  (the swap market's admin registrations)

@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -42,7 +41,11 @@ def schedule_swaps_apply(
     Each pair must be a feasible swap on the schedule as it stands after the earlier pairs (different faculty,
     each eligible for the other's slot, no week held twice, neither pre-assigned). With require_gain, both holders
     must also strictly gain (a blocking swap). A pair that fails raises ValidationError naming it, and nothing
-    changes. Cycles of length k are given as k−1 consecutive pairs through one assignment.
+    changes. Cycles of length k are given as k−1 consecutive pairs (a0, a1), (a1, a2), …: a0's holder ends with
+    a1's slot, …, the last with a0's. A cycle's intermediate states need not be feasible (someone briefly holds a
+    slot they could not serve), so for kind TRADING_CYCLE only the end state is checked: every moved holder
+    eligible for their new slot, no week held twice, nothing pre-assigned moved, and with require_gain every
+    moved holder strictly better off.
     """
     schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
     if not pairs:
@@ -62,6 +65,9 @@ def schedule_swaps_apply(
         a, b = built.assignment_index(a_id), built.assignment_index(b_id)
         if a is None or b is None or a_id not in touched or b_id not in touched:
             raise ValidationError({"pairs": f"Pair {position + 1}: both assignments must belong to {schedule}."})
+        if kind == ScheduleChange.Kind.TRADING_CYCLE:
+            rows = apply_swap(rows, a, b)  # checked as a whole below
+            continue
         current = _with_rows(problem, rows)
         feasible, gain_a, gain_b = swap_gains(current, a, b)
         if not feasible:
@@ -69,6 +75,8 @@ def schedule_swaps_apply(
         if require_gain and not (gain_a > 1e-9 and gain_b > 1e-9):
             raise ValidationError({"pairs": f"Pair {position + 1} no longer benefits both faculty members."})
         rows = apply_swap(rows, a, b)
+    if kind == ScheduleChange.Kind.TRADING_CYCLE:
+        _cycle_end_state_check(problem, rows, [built.assignment_index(pk) for pk in touched], require_gain=require_gain)
     for pk, assignment in touched.items():
         i, w, r = rows[built.assignment_index(pk)].tolist()
         assignment.week_id = int(built.week_ids[w])
@@ -91,3 +99,20 @@ def schedule_swaps_apply(
 
 def _with_rows(problem: SwapProblem, rows: np.ndarray) -> SwapProblem:
     return dataclasses.replace(problem, assignments=rows)
+
+
+def _cycle_end_state_check(problem: SwapProblem, rows: np.ndarray, moved: list[int], *, require_gain: bool) -> None:
+    """A trading cycle's end state is feasible: each moved holder may serve their new slot, holds no week twice,
+    nothing pre-assigned moved (and, with require_gain, each moved holder strictly gains)."""
+    start = problem.assignments
+    locked = problem.locked if problem.locked is not None else np.zeros(len(start), dtype=bool)
+    for k in moved:
+        i, w, r = rows[k].tolist()
+        if (w, r) != tuple(start[k, 1:].tolist()) and locked[k]:
+            raise ValidationError({"pairs": "The trading cycle would move a pre-assigned week."})
+        if not problem.eligible[i, w, r]:
+            raise ValidationError({"pairs": "The trading cycle is no longer feasible: someone would get a slot they cannot serve."})
+        if require_gain and not problem.utility[i, w] - problem.utility[i, start[k, 1]] > 1e-9:
+            raise ValidationError({"pairs": "The trading cycle no longer benefits every member."})
+    if len(np.unique(rows[:, :2], axis=0)) != len(rows):
+        raise ValidationError({"pairs": "The trading cycle is no longer feasible: someone would serve two slots in one week."})

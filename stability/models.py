@@ -162,6 +162,18 @@ class SwapRequest(models.Model):
     counterparty_confirmed = models.BooleanField(default=False)
     mutual_gain = models.FloatField(null=True, blank=True)
     distance_reduction = models.FloatField(null=True, blank=True)
+    # The weeks as they stood when the request was posted and matched: a request goes stale when either moves.
+    give_week = models.ForeignKey(Week, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    take_week = models.ForeignKey(Week, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requester_gain = models.FloatField(null=True, blank=True, help_text="u[requester, take week] − u[requester, give week]")
+    counterparty_gain = models.FloatField(
+        null=True, blank=True, help_text="u[counterparty, give week] − u[counterparty, take week]; empty in a trading cycle",
+    )
+    outcome = models.CharField(max_length=300, blank=True, help_text="The latest event in plain words, e.g. why it expired")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who posted it: the requester, or a coordinator on their behalf",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     matched_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -184,8 +196,9 @@ class StrategyPerformance(models.Model):
 
     year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="strategy_performance")
     strategy = models.CharField(max_length=12, choices=SwapRequest.Strategy.choices)
-    attempts = models.PositiveIntegerField(default=0)
-    successes = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="Closed requests (executed, declined, cancelled, expired)")
+    successes = models.PositiveIntegerField(default=0, help_text="Executed requests")
+    share = models.FloatField(default=0.0, help_text="Share of the year's requests using the strategy, before the step")
     frequency = models.FloatField(default=0.0, help_text="Population share of the strategy after the last update")
     fitness = models.FloatField(default=0.0, help_text="Success rate minus the population's mean success rate")
     growth = models.FloatField(default=0.0, help_text="Frequency × fitness")

@@ -1,1 +1,191 @@
+"""Coordinator pages of the stability app: a year's schedules with their stability, one schedule's report, applying
+recommended swaps, recomputing, and publishing through the gate.
 
+Function-based; coordinators only, checked in every view (HTMX partial requests included). Every form is a plain
+POST that redirects; the recompute button also swaps the report partial in place when HTMX is on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from allocation.models import Schedule
+from preferences.models import AcademicYear
+from preferences.querysets import access_year, year_open_for_preferences
+from preferences.views import coordinator_required
+from stability.charts import distance_gauge_svg, gains_svg
+from stability.forms import PublishForm, SwapApplyForm
+from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange, StabilityLevel
+from stability.services import (
+    ACCEPTABLE_POA,
+    PublishRefused,
+    critical_refusal,
+    schedule_publish,
+    schedule_recommended_swap_apply,
+    stability_report_create,
+    stability_report_for,
+)
+
+LEVEL_SUMMARY = {
+    StabilityLevel.STABLE: "Stable: hardly anyone would gain by swapping. Safe to publish.",
+    StabilityLevel.MARGINAL: "Marginal: a few pairs would swap. It publishes, with a warning.",
+    StabilityLevel.UNSTABLE: "Unstable: many pairs would swap soon after publication. It publishes, with a warning.",
+    StabilityLevel.CRITICAL: "Critical: so many would swap that the gate refuses to publish without an override.",
+}
+FORECAST_LABELS = {"stable": "Stable", "minor_adjustments": "Minor adjustments", "major_revision": "Major revision"}
+
+
+def _schedule(pk: int) -> Schedule:
+    return get_object_or_404(Schedule.objects.select_related("year", "run", "published_by"), pk=pk)
+
+
+# --- a year's schedules ----------------------------------------------------------------------------------------
+
+
+@coordinator_required
+@require_GET
+def stability_overview(request: HttpRequest) -> HttpResponse:
+    year = year_open_for_preferences()
+    if year is None:
+        return render(request, "preferences/no_year.html")
+    return redirect("stability_year", label=year.label)
+
+
+@coordinator_required
+@require_GET
+def stability_year(request: HttpRequest, label: int) -> HttpResponse:
+    year = access_year(label)
+    schedules = list(
+        Schedule.objects.filter(year=year).select_related("run", "published_by").order_by("-created_at", "-pk")
+    )
+    latest: dict[int, NashStabilityReport] = {}
+    for report in NashStabilityReport.objects.filter(schedule__in=schedules).order_by("schedule_id", "-created_at", "-pk"):
+        latest.setdefault(report.schedule_id, report)
+    records = {r.schedule_id: r for r in PublicationRecord.objects.filter(schedule__in=schedules)}
+    order = {Schedule.Status.PUBLISHED: 0, Schedule.Status.DRAFT: 1, Schedule.Status.ARCHIVED: 2}
+    rows = sorted(
+        ({"schedule": s, "report": latest.get(s.pk), "publication": records.get(s.pk),
+          "assignments": s.assignments.count()} for s in schedules),
+        key=lambda row: order.get(row["schedule"].status, 3),
+    )
+    context = {"year": year, "years": AcademicYear.objects.order_by("-label"), "rows": rows}
+    return render(request, "stability/year.html", context)
+
+
+# --- one schedule's report -------------------------------------------------------------------------------------
+
+
+def _report_context(schedule: Schedule, report: NashStabilityReport, *, form: PublishForm | None = None,
+                    refused: str = "") -> dict[str, Any]:
+    payload = report.payload or {}
+    thresholds = (report.parameters or {}).get("thresholds") or [0.05, 0.15, 0.30]
+    top = payload.get("top_instabilities", [])
+    published = Schedule.objects.filter(year_id=schedule.year_id, status=Schedule.Status.PUBLISHED).exclude(pk=schedule.pk).first()
+    critical = report.stability_level == StabilityLevel.CRITICAL
+    return {
+        "schedule": schedule,
+        "report": report,
+        "payload": payload,
+        "level_summary": LEVEL_SUMMARY.get(report.stability_level, ""),
+        "forecast": FORECAST_LABELS.get(report.forecast, report.forecast),
+        "gauge": distance_gauge_svg(report.nash_distance, thresholds=thresholds, level=report.stability_level),
+        "gains_chart": gains_svg(top, title=f"Gains of the top instabilities of “{schedule.name}”") if top else "",
+        "top": top,
+        "recommended": payload.get("recommended_swaps", []),
+        "can_apply": schedule.status in (Schedule.Status.DRAFT, Schedule.Status.PUBLISHED),
+        "is_draft": schedule.status == Schedule.Status.DRAFT,
+        "is_acceptable": None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA,
+        "acceptable_poa": ACCEPTABLE_POA,
+        "critical": critical,
+        "refusal": refused or (critical_refusal(report) if critical else ""),
+        "form": form or PublishForm(),
+        "replaces": published,
+        "publication": PublicationRecord.objects.filter(schedule=schedule).select_related("published_by").first(),
+        "changes": list(ScheduleChange.objects.filter(schedule=schedule).select_related("actor")[:10]),
+        "thresholds": thresholds,
+        "poa_detail": payload.get("price_of_anarchy_detail") or {},
+    }
+
+
+@coordinator_required
+@require_GET
+def stability_report_page(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = _schedule(pk)
+    report = stability_report_for(schedule=schedule, actor=request.user)
+    context = _report_context(schedule, report)
+    if request.htmx:
+        return render(request, "stability/report.html#report", context)
+    return render(request, "stability/report.html", context)
+
+
+@coordinator_required
+@require_POST
+def stability_recompute(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = _schedule(pk)
+    report = stability_report_create(schedule=schedule, actor=request.user)
+    if request.htmx:
+        return render(request, "stability/report.html#report", _report_context(schedule, report))
+    messages.success(request, f"Recomputed: {report.stability_level.lower()}, nash distance {report.nash_distance:.1%}.")
+    return redirect("stability_report", pk=schedule.pk)
+
+
+@coordinator_required
+@require_POST
+def stability_swap_apply(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = _schedule(pk)
+    form = SwapApplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"That swap could not be applied: {form.error_text()}")
+        return redirect("stability_report", pk=schedule.pk)
+    try:
+        change = schedule_recommended_swap_apply(
+            schedule=schedule, assignment_a=form.cleaned_data["assignment_a"],
+            assignment_b=form.cleaned_data["assignment_b"], actor=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, "That swap could not be applied: " + " ".join(exc.messages))
+    else:
+        before, after = change.nash_distance_before, change.nash_distance_after
+        moved = f" Nash distance {before:.1%} → {after:.1%}." if before is not None and after is not None else ""
+        messages.success(request, f"Swap applied and recorded in the audit trail.{moved}")
+    return redirect("stability_report", pk=schedule.pk)
+
+
+@coordinator_required
+@require_POST
+def stability_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = _schedule(pk)
+    form = PublishForm(request.POST)
+    if form.is_valid():
+        try:
+            result = schedule_publish(
+                schedule=schedule, actor=request.user, force=form.cleaned_data["force"],
+                reason=form.cleaned_data["reason"], channel="page",
+            )
+        except PublishRefused as exc:
+            form.add_service_errors(exc)
+            code = 409 if exc.conflict else 400
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            code = 400
+        else:
+            messages.success(
+                request,
+                f"“{result.schedule.name}” is published for {result.schedule.year}"
+                + (" over the CRITICAL report; the override and its reason are recorded." if result.forced else "."),
+            )
+            for warning in result.warnings:
+                if not result.forced or "CRITICAL" not in warning:
+                    messages.warning(request, warning)
+            return redirect("stability_report", pk=schedule.pk)
+    else:
+        code = 400
+    schedule.refresh_from_db()
+    report = stability_report_for(schedule=schedule, actor=request.user)
+    return render(request, "stability/report.html", _report_context(schedule, report, form=form), status=code)

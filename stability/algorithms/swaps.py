@@ -1,0 +1,169 @@
+"""Swap stability of a schedule: blocking swaps, beneficial deviations, nash_distance (DESIGN §9).
+
+A swap exchanges assignment a = (i, w, r) with b = (j, w', r'), i ≠ j: i takes (w', r'), j takes (w, r). It is
+feasible iff eligible[i, w', r'] and eligible[j, w, r] (qualified for the other's rotation, week not blocked),
+i does not already hold week w', j does not already hold week w, and neither row is locked. With
+gain_i = u[i, w'] − u[i, w] and gain_j = u[j, w] − u[j, w'], (a, b) is a beneficial deviation of a when
+gain_i > ε (directed) and a blocking swap when gain_i > ε and gain_j > ε (unordered). The schedule is a Nash
+(swap-stable) equilibrium iff no swap blocks it; nash_distance is the share of assignments in at least one.
+This is pairwise stability of the exchange (Gale & Shapley 1962; for exchange of assigned objects,
+Alcalde 1995 "Exchange-proofness or divorce-proofness?", Economic Design 1), counted in O(m·S) by
+:mod:`stability.algorithms._state` rather than over all O(m²) pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stability.algorithms import _state, _validate
+from stability.algorithms.types import EPSILON, EQUILIBRIUM, UNSTABLE, SwapAnalysis, SwapCandidate, SwapProblem
+
+
+def swap_analysis(problem: SwapProblem, *, epsilon: float = EPSILON) -> SwapAnalysis:
+    """Count blocking swaps and beneficial deviations, and find every assignment's best blocking partner."""
+    p = _validate.swap_problem(problem)
+    return analyse(_state.SwapState(p, _validate.epsilon(epsilon)))
+
+
+def analyse(state: _state.SwapState, scan: _state.Scan | None = None) -> SwapAnalysis:
+    """swap_analysis on a prepared state (no validation), optionally from its scan."""
+    m = state.m
+    if m == 0:
+        empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
+        return SwapAnalysis(
+            status=EQUILIBRIUM, total_assignments=0, num_blocking_swaps=0, num_beneficial_deviations=0,
+            in_blocking=np.zeros(0, dtype=bool), nash_distance=0.0, is_nash_equilibrium=True, max_gain=0.0,
+            avg_gain=0.0, best_partner=empty_i, best_gain_self=empty_f, best_gain_partner=empty_f, epsilon=state.eps,
+        )
+    scan = _state.scan(state) if scan is None else scan
+    tabs = scan.tables
+    ordered = int((tabs.count * tabs.count.T).sum())
+    blocking = ordered // 2
+    deviations = int((tabs.count * tabs.feasible.T).sum())
+    # Σ over ordered blocking pairs (a, b) of gain_a = Σ over unordered pairs of gain_a + gain_b.
+    total_gain = float((tabs.gain_sum * tabs.count.T).sum())
+    partner = scan.best_partner
+    has = partner >= 0
+    self_gain = np.zeros(m)
+    partner_gain = np.zeros(m)
+    a = np.flatnonzero(has)
+    b = partner[a]
+    self_gain[a] = state.u_slot[state.fac[a], state.slot[b]] - state.base[a]
+    partner_gain[a] = state.u_slot[state.fac[b], state.slot[a]] - state.base[b]
+    in_blocking = scan.in_blocking
+    return SwapAnalysis(
+        status=EQUILIBRIUM if blocking == 0 else UNSTABLE,
+        total_assignments=m,
+        num_blocking_swaps=blocking,
+        num_beneficial_deviations=deviations,
+        in_blocking=_frozen(in_blocking),
+        nash_distance=float(in_blocking.mean()),
+        is_nash_equilibrium=blocking == 0,
+        max_gain=float(scan.best_total[has].max()) if blocking else 0.0,
+        avg_gain=total_gain / blocking if blocking else 0.0,
+        best_partner=_frozen(partner),
+        best_gain_self=_frozen(self_gain),
+        best_gain_partner=_frozen(partner_gain),
+        epsilon=state.eps,
+    )
+
+
+def swap_gains(problem: SwapProblem, a: int, b: int) -> tuple[bool, float, float]:
+    """(feasible, gain of a's holder, gain of b's holder) for one swap of rows a and b; the gains are reported
+    whether or not the swap is feasible."""
+    p = _validate.swap_problem(problem)
+    m = len(p.assignments)
+    a = _validate.assignment_index("a", a, m)
+    b = _validate.assignment_index("b", b, m)
+    (i, w, r), (j, w2, r2) = p.assignments[a], p.assignments[b]
+    u = p.utility
+    gain_i, gain_j = float(u[i, w2] - u[i, w]), float(u[j, w] - u[j, w2])
+    holds_i = bool(((p.assignments[:, 0] == i) & (p.assignments[:, 1] == w2)).any())
+    holds_j = bool(((p.assignments[:, 0] == j) & (p.assignments[:, 1] == w)).any())
+    feasible = (
+        i != j and not holds_i and not holds_j and bool(p.eligible[i, w2, r2]) and bool(p.eligible[j, w, r])
+        and not p.locked[a] and not p.locked[b]
+    )
+    return feasible, gain_i, gain_j
+
+
+def apply_swap(assignments: np.ndarray, a: int, b: int) -> np.ndarray:
+    """New rows: the holder of row a takes b's (week, rotation) and the holder of b takes a's."""
+    rows = np.array(assignments, dtype=np.int64).reshape(-1, 3)
+    a = _validate.assignment_index("a", a, len(rows))
+    b = _validate.assignment_index("b", b, len(rows))
+    rows[[a, b], 1:] = rows[[b, a], 1:]
+    return rows
+
+
+def swap_candidates(
+    problem: SwapProblem, a: int, *, wanted_weeks: object = None, limit: int | None = 20,
+    epsilon: float = EPSILON,
+) -> list[SwapCandidate]:
+    """The blocking swaps of assignment a (optionally only with partners holding one of wanted_weeks).
+
+    Ranked by mutual gain (gain_self + gain_partner) descending, then by distance_reduction (how much executing
+    the swap lowers nash_distance) descending, then partner index. distance_after is computed exactly for
+    every candidate that can reach the first `limit` (all candidates when limit is None).
+    """
+    p = _validate.swap_problem(problem)
+    eps = _validate.epsilon(epsilon)
+    m = len(p.assignments)
+    a = _validate.assignment_index("a", a, m)
+    weeks = _validate.weeks(wanted_weeks, p.eligible.shape[1])
+    if limit is not None:
+        limit = _validate.whole("limit", limit, minimum=0)
+    state = _state.SwapState(p, eps)
+    sa = state.slot[a]
+    everyone = np.arange(m)
+    wants_back = state.masked(everyone, np.full(m, sa))               # M[b, slot a]
+    wants = state.masked(np.full(m, a), state.slot[:m])               # M[a, slot b]
+    ok = (wants_back > _state.NEG) & (wants > _state.NEG)
+    if weeks is not None:
+        ok &= np.isin(state.slot[:m] // state.n_rot, weeks)
+    partners = np.flatnonzero(ok)
+    if len(partners) == 0 or limit == 0:
+        return []
+    gain_self, gain_partner = wants[partners], wants_back[partners]
+    mutual = gain_self + gain_partner
+    order = np.lexsort((partners, -mutual))
+    if limit is not None and len(order) > limit:
+        cut = mutual[order[limit - 1]]
+        order = order[mutual[order] >= cut]   # everything that ties with the last place can still reach it
+    before = distance_with(state, None)
+    after = np.array([distance_with(state, (a, int(partners[k]))) for k in order])
+    reduction = before - after
+    ranked = np.lexsort((partners[order], -reduction, -mutual[order]))
+    if limit is not None:
+        ranked = ranked[:limit]
+    out = []
+    for k in ranked:
+        q = order[k]
+        b = int(partners[q])
+        out.append(SwapCandidate(
+            partner=b, partner_faculty=int(state.fac[b]), week=int(state.slot[b] // state.n_rot),
+            rotation=int(state.slot[b] % state.n_rot), gain_self=float(gain_self[q]),
+            gain_partner=float(gain_partner[q]), mutual_gain=float(mutual[q]),
+            distance_after=float(after[k]), distance_reduction=float(reduction[k]),
+        ))
+    return out
+
+
+def distance_with(state: _state.SwapState, swap: tuple[int, int] | None) -> float:
+    """nash_distance of the state, or of the state with one swap executed (the state is left as it was)."""
+    if state.m == 0:
+        return 0.0
+    if swap is None:
+        return float(_state.in_blocking(state).mean())
+    a, b = swap
+    state.swap(a, b)
+    try:
+        return float(_state.in_blocking(state).mean())
+    finally:
+        state.swap(a, b)  # the same swap again restores every array exactly
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)
+    return array

@@ -1,0 +1,223 @@
+"""Welfare of a schedule against the best possible: exact optimum, blocking-swap dynamics, price of anarchy.
+
+Optimal welfare is a min-cost flow (Ahuja, Magnanti & Orlin, *Network Flows*, 1993) on OR-Tools
+``SimpleMinCostFlow``, built with its array API::
+
+    faculty i (supply = free rows of i) --cap 1, cost -U[i, w]--> (i, w) --cap 1--> slot (w, r) --cap c'--> sink
+
+c' = max(capacity, current occupancy) − locked occupancy. Arcs (i, w) → (w, r) exist where i is eligible for
+(w, r) or holds it now (so the current schedule is always feasible and efficiency ≤ 1), except in the weeks of i's
+locked rows, which stay fixed. U = round(u · SCALE) with SCALE = 10⁹ (divided by max|u| when |u| > 1): with
+|u| ≤ 1 a rounded optimum can hide no swap gaining more than 2ε, so it is blocking-free.
+
+Blocking-swap dynamics always execute the best blocking swap (largest gain_i + gain_j); welfare rises by more
+than 2ε each step, so they terminate in a Nash equilibrium (a finite improvement path: Monderer & Shapley 1996,
+"Potential games", Games Econ. Behav. 14 — welfare is an exact potential of pairwise swaps). The price of anarchy
+(Koutsoupias & Papadimitriou 1999) and of stability (Anshelevich et al. 2004) are estimated from K random
+feasible starting schedules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from stability.algorithms import _state, _validate
+from stability.algorithms.types import (
+    CONVERGED,
+    EPSILON,
+    OPTIMAL,
+    PARTIAL,
+    STEP_LIMIT,
+    Dynamics,
+    OptimalWelfare,
+    PriceOfAnarchy,
+    SwapProblem,
+)
+
+SCALE = 10**9
+ACCEPTABLE_POA = 1.5
+_RANDOM_COST = 2**20
+
+
+def welfare(problem: SwapProblem) -> float:
+    """Σ u over the rows of the schedule."""
+    rows = np.asarray(problem.assignments, dtype=np.int64).reshape(-1, 3)
+    return float(np.asarray(problem.utility)[rows[:, 0], rows[:, 1]].sum())
+
+
+def optimal_welfare(problem: SwapProblem) -> OptimalWelfare:
+    """Exact maximum of Σ u with the schedule's per-faculty counts, capacities, eligibility and locked rows."""
+    p = _validate.swap_problem(problem)
+    return _optimal(p)
+
+
+def _optimal(p: SwapProblem) -> OptimalWelfare:
+    u = p.utility
+    scale = SCALE / max(1.0, float(np.abs(u).max(initial=0.0)))
+    rows = _flow_schedule(p, lambda i, w: -np.rint(u[i, w] * scale).astype(np.int64), None)
+    return OptimalWelfare(status=OPTIMAL, welfare=float(u[rows[:, 0], rows[:, 1]].sum()), assignments=_frozen(rows))
+
+
+def random_feasible_schedule(problem: SwapProblem, rng: np.random.Generator) -> np.ndarray:
+    """A random schedule in the optimum's feasible set: the same network with random arc costs.
+
+    Rows are aligned with the problem's (row k keeps its faculty member; locked rows keep their slot).
+    """
+    p = _validate.swap_problem(problem)
+    return _random(p, _validate.rng(rng))
+
+
+def _random(p: SwapProblem, rng: np.random.Generator) -> np.ndarray:
+    return _flow_schedule(
+        p, lambda i, w: rng.integers(0, _RANDOM_COST, size=len(i)), lambda k: rng.integers(0, _RANDOM_COST, size=k)
+    )
+
+
+def _flow_schedule(p: SwapProblem, pair_cost, slot_cost) -> np.ndarray:
+    n, n_weeks, n_rot = p.eligible.shape
+    rows, locked = p.assignments, p.locked
+    out = rows.copy()
+    free = ~locked
+    demand = np.bincount(rows[free, 0], minlength=n)
+    total = int(demand.sum())
+    if total == 0:
+        return out
+    occupancy = np.zeros((n_weeks, n_rot), dtype=np.int64)
+    np.add.at(occupancy, (rows[:, 1], rows[:, 2]), 1)
+    fixed = np.zeros_like(occupancy)
+    np.add.at(fixed, (rows[locked, 1], rows[locked, 2]), 1)
+    capacity = np.maximum(p.capacity, occupancy) - fixed
+    allowed = p.eligible.copy()
+    allowed[rows[free, 0], rows[free, 1], rows[free, 2]] = True
+    allowed[rows[locked, 0], rows[locked, 1], :] = False
+    allowed &= (demand > 0)[:, None, None] & (capacity > 0)[None, :, :]
+    pair_i, pair_w = np.nonzero(allowed.any(axis=2))
+    k = len(pair_i)
+    via_pair, via_r = np.nonzero(allowed[pair_i, pair_w])
+    open_slot = np.flatnonzero(capacity.ravel() > 0)
+    # Nodes: faculty 0..n-1, slots n..n+S-1, pairs (i, w) after, sink last.
+    n_slots = n_weeks * n_rot
+    pair0 = n + n_slots
+    sink = pair0 + k
+    tails = np.concatenate([pair_i, pair0 + via_pair, n + open_slot]).astype(np.int32)
+    heads = np.concatenate([pair0 + np.arange(k), n + pair_w[via_pair] * n_rot + via_r,
+                            np.full(len(open_slot), sink)]).astype(np.int32)
+    caps = np.concatenate([np.ones(k + len(via_pair), dtype=np.int64), capacity.ravel()[open_slot]])
+    rotation_cost = np.zeros(len(via_pair), dtype=np.int64) if slot_cost is None else slot_cost(len(via_pair))
+    costs = np.concatenate([pair_cost(pair_i, pair_w), rotation_cost, np.zeros(len(open_slot), dtype=np.int64)])
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs.astype(np.int64))
+    nodes = np.r_[np.flatnonzero(demand), sink].astype(np.int32)
+    flow.set_nodes_supplies(nodes, np.r_[demand[demand > 0], -total].astype(np.int64))
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"stability: the min-cost-flow solver stopped with status {status!r}.")
+    used = flow.flows(np.arange(k, k + len(via_pair), dtype=np.int32)) > 0
+    chosen = np.column_stack([pair_i[via_pair[used]], pair_w[via_pair[used]], via_r[used]]).astype(np.int64)
+    # Row k keeps its faculty member: the free rows of each faculty take that faculty's chosen slots in turn.
+    free_rows = np.flatnonzero(free)
+    free_rows = free_rows[np.argsort(rows[free_rows, 0], kind="stable")]
+    out[free_rows] = chosen[np.argsort(chosen[:, 0], kind="stable")]
+    return out
+
+
+def blocking_swap_dynamics(
+    problem: SwapProblem, *, assignments: np.ndarray | None = None, max_steps: int | None = None,
+    epsilon: float = EPSILON,
+) -> Dynamics:
+    """Execute the best blocking swap (largest gain_i + gain_j) until none is left, from `assignments` (default:
+    the problem's schedule). max_steps defaults to 100·m + 100; reaching it is status STEP_LIMIT.
+
+    Each step refreshes only the slot-pair entries the two faculty members' rows touch (two slot rows and the
+    columns of the two weeks), so a step costs O(m·R + S·occupancy) instead of a full scan.
+    """
+    p = _validate.swap_problem(problem if assignments is None else dataclasses.replace(problem, assignments=assignments))
+    eps = _validate.epsilon(epsilon)
+    m = len(p.assignments)
+    limit = 100 * m + 100 if max_steps is None else _validate.whole("max_steps", max_steps, minimum=0)
+    return _dynamics(_state.SwapState(p, eps), limit)
+
+
+def _dynamics(state: _state.SwapState, limit: int) -> Dynamics:
+    start = state.welfare()
+    if state.m == 0:
+        return Dynamics(CONVERGED, _frozen(state.rows()), 0, np.zeros((0, 2), dtype=np.int64),
+                        _frozen(np.array([start])), start)
+    tabs, _ = _state.tables(state, full=False)
+    table = _state.SlotTable(state, tabs)
+    path = [start]
+    swaps = []
+    status = STEP_LIMIT
+    for _ in range(limit + 1):
+        best = table.best()
+        if best is None:
+            status = CONVERGED
+            break
+        if len(swaps) == limit:
+            break
+        a, b, gain = best
+        table.swap(a, b)
+        swaps.append((a, b))
+        path.append(path[-1] + gain)
+    return Dynamics(
+        status=status, assignments=_frozen(state.rows()), steps=len(swaps),
+        swaps=_frozen(np.array(swaps, dtype=np.int64).reshape(-1, 2)), welfare_path=_frozen(np.array(path)),
+        welfare=state.welfare(),
+    )
+
+
+def price_of_anarchy(
+    problem: SwapProblem, *, rng: np.random.Generator, restarts: int = 20, max_steps: int | None = None,
+    epsilon: float = EPSILON, optimum: OptimalWelfare | None = None,
+) -> PriceOfAnarchy:
+    """Price of anarchy / stability by blocking-swap dynamics from `restarts` random feasible schedules.
+
+    PoA = optimal / worst stable welfare, PoS = optimal / best stable welfare, both ≥ 1 (clamped: the integer
+    optimum may sit up to m/SCALE below the real one); 1.0 when the optimum is 0. `optimum` reuses an
+    optimal_welfare result of the same problem.
+    """
+    p = _validate.swap_problem(problem)
+    rng = _validate.rng(rng)
+    eps = _validate.epsilon(epsilon)
+    k = _validate.whole("restarts", restarts, minimum=1)
+    m = len(p.assignments)
+    limit = 100 * m + 100 if max_steps is None else _validate.whole("max_steps", max_steps, minimum=0)
+    best = optimum if optimum is not None else _optimal(p)
+    finals = np.full(k, np.nan)
+    steps = np.zeros(k, dtype=np.int64)
+    for run in range(k):
+        start = dataclasses.replace(p, assignments=_random(p, rng))
+        result = _dynamics(_state.SwapState(start, eps), limit)
+        steps[run] = result.steps
+        if result.status == CONVERGED:
+            finals[run] = result.welfare
+    converged = int(np.isfinite(finals).sum())
+    opt = best.welfare
+    if converged == 0:
+        return PriceOfAnarchy(STEP_LIMIT, k, 0, opt, None, None, None, None, False, _frozen(finals), _frozen(steps))
+    worst, top = float(np.nanmin(finals)), float(np.nanmax(finals))
+    poa, pos = ratio(opt, worst), ratio(opt, top)
+    return PriceOfAnarchy(
+        status=CONVERGED if converged == k else PARTIAL, restarts=k, converged=converged, optimal_welfare=opt,
+        worst_stable_welfare=worst, best_stable_welfare=top, price_of_anarchy=poa, price_of_stability=pos,
+        is_acceptable=poa < ACCEPTABLE_POA, stable_welfare=_frozen(finals), steps=_frozen(steps),
+    )
+
+
+def ratio(optimal: float, achieved: float) -> float:
+    """optimal / achieved, ≥ 1; 1.0 when the optimum is 0, infinite when achieved ≤ 0 < optimal."""
+    if optimal == 0:
+        return 1.0
+    if achieved <= 0:
+        return math.inf
+    return max(1.0, optimal / achieved)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.setflags(write=False)
+    return array

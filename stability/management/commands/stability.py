@@ -1,0 +1,154 @@
+"""manage.py stability (--schedule ID | --year YEAR) — a schedule's swap-stability report (DESIGN §9, §13)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from allocation.models import Schedule
+from preferences.models import AcademicYear
+from stability.models import NashStabilityReport
+from stability.services import ACCEPTABLE_POA, schedule_for_year, stability_report_create, stability_report_for
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the swap-stability report of a schedule: nash distance, level, blocking swaps, welfare against the "
+        "optimum, price of anarchy, top instabilities and recommended swaps. Reuses a fresh stored report unless "
+        "--refresh or --seed is given. --year takes the year's published schedule, else its newest draft."
+    )
+
+    def add_arguments(self, parser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--schedule", metavar="ID", help="Schedule id")
+        which.add_argument("--year", metavar="YEAR", help="Academic year label, e.g. 2026")
+        parser.add_argument("--restarts", metavar="K", help="K random restarts for price of anarchy / stability")
+        parser.add_argument("--seed", metavar="N", help="Seed of the restarts' random generator (forces a new report)")
+        parser.add_argument("--refresh", action="store_true", help="Compute a new report even if a fresh one exists")
+        parser.add_argument("--json", action="store_true", help="Print the report as JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        as_json = options["json"]
+        try:
+            schedule = _schedule(options["schedule"]) if options["schedule"] is not None else _from_year(options["year"])
+            restarts = _whole(options["restarts"], "restarts")
+            seed = _whole(options["seed"], "seed")
+            if options["refresh"] or seed is not None:
+                report = stability_report_create(schedule=schedule, restarts=restarts, seed=seed)
+            else:
+                report = stability_report_for(schedule=schedule, restarts=restarts)
+        except ValidationError as exc:
+            self.fail(_messages(exc), as_json=as_json)
+        output = report_output(schedule, report)
+        self.stdout.write(json.dumps(output, indent=2, ensure_ascii=False) if as_json else self.text(output))
+
+    def fail(self, errors: dict[str, list[str]], *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps({"ok": False, "errors": errors}, indent=2, ensure_ascii=False))
+        lines = ["Nothing was analysed; fix these fields:"]
+        lines += [f"  {field}: {message}" for field, messages in errors.items() for message in messages]
+        raise CommandError("\n".join(lines))
+
+    def text(self, o: dict[str, Any]) -> str:
+        style = {"STABLE": self.style.SUCCESS, "MARGINAL": self.style.WARNING, "UNSTABLE": self.style.WARNING,
+                 "CRITICAL": self.style.ERROR}.get(o["stability_level"], str)
+        poa = "—" if o["price_of_anarchy"] is None else f"{o['price_of_anarchy']:.3f}"
+        pos = "—" if o["price_of_stability"] is None else f"{o['price_of_stability']:.3f}"
+        lines = [
+            style(f"Schedule #{o['schedule']} “{o['schedule_name']}” ({o['schedule_status']}, {o['academic_year']}): "
+                  f"{o['stability_level']}, nash distance {o['nash_distance']:.3f}"),
+            f"  Nash equilibrium:   {'yes' if o['is_nash_equilibrium'] else 'no'}",
+            f"  Blocking swaps:     {o['blocking_swaps']}; beneficial deviations {o['beneficial_deviations']}"
+            f" of {o['total_assignments']} assignments",
+            f"  Predicted requests: {o['predicted_swap_requests']}; forecast {o['forecast']}",
+            f"  Welfare:            {o['current_welfare']:.3f} of optimal {o['optimal_welfare']:.3f}"
+            f" (efficiency {o['efficiency_ratio']:.1%})",
+            f"  Price of anarchy:   {poa}, of stability {pos} (K = {o['restarts']})",
+            f"  Report #{o['report']} computed in {o['compute_ms']:.0f} ms",
+        ]
+        if o["top_instabilities"]:
+            lines += ["", "  Top instabilities:"]
+            lines += [f"    {t['faculty']:<8} has {t['week']} wants {t['wanted_week']} (held by {t['partner_faculty']}): "
+                      f"+{t['gain_self']:.3f} / +{t['gain_partner']:.3f}" for t in o["top_instabilities"]]
+        if o["recommended_swaps"]:
+            lines += ["", "  Recommended swaps:"]
+            lines += [f"    {s['a_faculty']} {s['a_week']} <-> {s['b_faculty']} {s['b_week']}: "
+                      f"+{s['gain_a']:.3f} / +{s['gain_b']:.3f}" for s in o["recommended_swaps"]]
+        for heading, items in (("Warnings", o["warnings"]), ("Recommendations", o["recommendations"])):
+            if items:
+                lines += ["", f"  {heading}:"] + [f"    - {item}" for item in items]
+        return "\n".join(lines)
+
+
+def _whole(raw: str | None, name: str) -> int | None:
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise ValidationError({name: f"{raw!r} is not a whole number ≥ 0; give e.g. --{name} 20."})
+    return int(text)
+
+
+def _schedule(raw: str) -> Schedule:
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise ValidationError({"schedule": f"{raw!r} is not a schedule id; give it as a number, e.g. --schedule 3."})
+    schedule = Schedule.objects.select_related("year").filter(pk=int(text)).first()
+    if schedule is None:
+        raise ValidationError({"schedule": f"No schedule {text}."})
+    return schedule
+
+
+def _from_year(raw: str) -> Schedule:
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise ValidationError({"year": f"{raw!r} is not a year label; give it as a number, e.g. --year 2026."})
+    year = AcademicYear.objects.filter(label=int(text)).first()
+    if year is None:
+        known = ", ".join(str(y) for y in AcademicYear.objects.order_by("label").values_list("label", flat=True)) or "none yet"
+        raise ValidationError({"year": f"No academic year {text}; the years are {known}."})
+    schedule = schedule_for_year(year=year)
+    if schedule is None:
+        raise ValidationError({"year": f"Academic year {text} has no published or draft schedule yet."})
+    return schedule
+
+
+def _messages(exc: ValidationError) -> dict[str, list[str]]:
+    return {k: list(v) for k, v in exc.message_dict.items()} if hasattr(exc, "error_dict") else {"": exc.messages}
+
+
+def report_output(schedule: Schedule, report: NashStabilityReport) -> dict[str, Any]:
+    """The DESIGN §13 output: §9's report under the field names of §13."""
+    payload = report.payload or {}
+    return {
+        "schedule": schedule.pk,
+        "schedule_name": schedule.name,
+        "schedule_status": schedule.status,
+        "academic_year": schedule.year.label,
+        "report": report.pk,
+        "nash_distance": report.nash_distance,
+        "is_nash_equilibrium": report.is_nash_equilibrium,
+        "stability_level": report.stability_level,
+        "blocking_swaps": report.num_blocking_swaps,
+        "beneficial_deviations": report.num_beneficial_deviations,
+        "total_assignments": report.total_assignments,
+        "predicted_swap_requests": report.predicted_swap_requests,
+        "current_welfare": report.current_welfare,
+        "optimal_welfare": report.optimal_welfare,
+        "efficiency_ratio": report.efficiency_ratio,
+        "price_of_anarchy": report.price_of_anarchy,
+        "price_of_stability": report.price_of_stability,
+        "is_acceptable": None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA,
+        "restarts": report.restarts,
+        "forecast": report.forecast,
+        "max_gain": payload.get("max_gain", 0.0),
+        "avg_gain": payload.get("avg_gain", 0.0),
+        "top_instabilities": payload.get("top_instabilities", []),
+        "recommended_swaps": payload.get("recommended_swaps", []),
+        "warnings": payload.get("warnings", []),
+        "recommendations": payload.get("recommendations", []),
+        "compute_ms": report.compute_ms,
+    }

@@ -1,0 +1,65 @@
+"""The "post a swap request" form; stability.market validates again and has the last word."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from allocation.models import Assignment, Schedule
+from preferences.models import Faculty, Week
+from stability.models import SwapRequest
+
+STRATEGY_HELP = {
+    SwapRequest.Strategy.TARGETED: "One specific week you want.",
+    SwapRequest.Strategy.FLEXIBLE: "Any of the weeks you tick.",
+    SwapRequest.Strategy.ANY_BETTER: "Any week you like better than the one you give, by your preferences "
+                                     "(leave the weeks unticked to let us pick them).",
+}
+
+
+class _WeekChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, week: Week) -> str:
+        text = f"Week {week.index + 1} · {week.start_date:%a %d %b}"
+        return f"{text} · {week.holiday_name}" if week.is_holiday else text
+
+
+class _GiveChoice(forms.ModelChoiceField):
+    def label_from_instance(self, a: Assignment) -> str:
+        return f"Week {a.week.index + 1} · {a.week.start_date:%a %d %b %Y} · {a.rotation.name}"
+
+
+class SwapRequestForm(forms.Form):
+    give = _GiveChoice(label="Week I give", queryset=Assignment.objects.none(), empty_label=None)
+    strategy = forms.ChoiceField(
+        label="I would take", widget=forms.RadioSelect, initial=SwapRequest.Strategy.FLEXIBLE,
+        choices=[(s.value, s.label) for s in SwapRequest.Strategy if s != SwapRequest.Strategy.SUGGESTED],
+    )
+    wanted_weeks = _WeekChoice(
+        label="Weeks I want", queryset=Week.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(label="Note (optional)", max_length=300, required=False,
+                           widget=forms.TextInput(attrs={"placeholder": "e.g. family wedding on the 14th"}))
+
+    def __init__(self, *args: Any, faculty: Faculty, schedule: Schedule, excluded_week_ids: set[int] = frozenset(),
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["give"].queryset = (
+            schedule.assignments.filter(faculty=faculty).select_related("week", "rotation").order_by("week__index")
+        )
+        self.fields["wanted_weeks"].queryset = (
+            Week.objects.filter(year=schedule.year).exclude(pk__in=excluded_week_ids).order_by("index")
+        )
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            for message in exc.messages:
+                self.add_error(None, message)
+            return
+        for field, messages in exc.message_dict.items():
+            target = field if field in self.fields else None
+            if field == NON_FIELD_ERRORS:
+                target = None
+            for message in messages:
+                self.add_error(target, message)

@@ -1,0 +1,357 @@
+"""Swap market pages: faculty suggestions and requests, the coordinator's market per schedule (DESIGN §9, §11).
+
+Function-based; HTMX requests get the page's partial, plain POSTs redirect back. Permission checks happen here:
+faculty only ever fetch their own requests and proposals addressed to them (market_selectors); the coordinator
+pages are for staff only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from allocation.models import Assignment, Schedule
+from preferences.models import Faculty
+from preferences.querysets import is_coordinator
+from preferences.views import coordinator_required
+from stability.market import (
+    blocked_week_ids,
+    schedule_nash_distance,
+    swap_request_cancel,
+    swap_request_confirm,
+    swap_request_create,
+    swap_request_decline,
+    swap_request_from_suggestion,
+    swap_request_match,
+    swap_requests_clear_cycles,
+    swap_suggestions,
+)
+from stability.market_forms import STRATEGY_HELP, SwapRequestForm
+from stability.market_selectors import (
+    access_swap_request,
+    awaits_confirmation_from,
+    own_faculty,
+    published_schedules,
+    published_schedules_for_faculty,
+    swap_request_role,
+)
+from stability.models import StrategyPerformance, SwapRequest
+
+ACTIVE = SwapRequest.ACTIVE
+
+
+def _percent_points(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _faculty_schedule(request: HttpRequest) -> tuple[Faculty | None, list[Schedule], Schedule | None]:
+    faculty = own_faculty(request.user)
+    if faculty is None:
+        return None, [], None
+    schedules = published_schedules_for_faculty(faculty)
+    wanted = request.GET.get("year") or request.POST.get("year")
+    schedule = next((s for s in schedules if str(s.year.label) == wanted), schedules[0] if schedules else None)
+    return faculty, schedules, schedule
+
+
+def _no_faculty(request: HttpRequest) -> HttpResponse:
+    if is_coordinator(request.user):
+        return redirect("swap_market_overview")
+    return render(request, "preferences/no_profile.html", status=403)
+
+
+def _back(name: str, schedule: Schedule | None) -> str:
+    url = reverse(name)
+    return f"{url}?year={schedule.year.label}" if schedule is not None else url
+
+
+# --- faculty: suggestions ------------------------------------------------------------------------------------
+
+
+def _suggestion_context(faculty: Faculty, schedules: list[Schedule], schedule: Schedule) -> dict[str, Any]:
+    suggestions = swap_suggestions(faculty=faculty, schedule=schedule)
+    offered = {
+        r.give_id: r for r in SwapRequest.objects.filter(schedule=schedule, requester=faculty, status__in=ACTIVE)
+    }
+    rows = [
+        {
+            "s": s,
+            "gain_points": _percent_points(s.gain),
+            "distance_points": _percent_points(s.distance_reduction),
+            "offered": offered.get(s.give_id),
+        }
+        for s in suggestions
+    ]
+    return {
+        "faculty": faculty, "schedules": schedules, "schedule": schedule, "year": schedule.year, "rows": rows,
+        "weeks_held": schedule.assignments.filter(faculty=faculty).count(),
+    }
+
+
+@login_required
+@require_GET
+def swap_suggestions_page(request: HttpRequest) -> HttpResponse:
+    faculty, schedules, schedule = _faculty_schedule(request)
+    if faculty is None:
+        return _no_faculty(request)
+    if schedule is None:
+        return render(request, "stability/market/no_schedule.html", {"faculty": faculty})
+    return render(request, "stability/market/suggestions.html", _suggestion_context(faculty, schedules, schedule))
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+@login_required
+@require_POST
+def swap_suggestion_request(request: HttpRequest) -> HttpResponse:
+    """"Request this swap": a suggested request for that partner's week, proposed to them at once."""
+    faculty, schedules, _ = _faculty_schedule(request)
+    if faculty is None:
+        raise PermissionDenied("Only faculty members request swaps.")
+    give = get_object_or_404(Assignment.objects.select_related("schedule__year", "week"), pk=_int(request.POST.get("give")),
+                             faculty=faculty)
+    take = get_object_or_404(Assignment.objects.select_related("week", "faculty"), pk=_int(request.POST.get("take")),
+                             schedule_id=give.schedule_id)
+    error, swap = None, None
+    try:
+        swap = swap_request_from_suggestion(actor=request.user, give=give, take=take)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if request.htmx:
+        context = {"give": give, "take": take, "swap": swap, "error": error}
+        return render(request, "stability/market/suggestions.html#suggestion_result", context,
+                      status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+        return redirect(_back("swap_suggestions", give.schedule))
+    if swap.status == SwapRequest.Status.MATCHED:
+        messages.success(request, f"Request sent: {take.faculty} is asked to swap their week {take.week.index + 1} for "
+                                  f"your week {give.week.index + 1}. It happens once they confirm.")
+    else:
+        messages.info(request, f"Request #{swap.pk} posted. {swap.outcome}")
+    return redirect(_back("my_swap_requests", give.schedule))
+
+
+# --- faculty: my requests ------------------------------------------------------------------------------------
+
+
+def _request_rows(requests: list[SwapRequest], faculty: Faculty) -> list[dict[str, Any]]:
+    rows = []
+    for r in requests:
+        role = swap_request_role(r, faculty)
+        gain = r.requester_gain if role == "requester" else r.counterparty_gain
+        rows.append({
+            "r": r,
+            "role": role,
+            "awaiting_me": awaits_confirmation_from(r, faculty),
+            "confirmed_by_me": r.status == SwapRequest.Status.MATCHED and not awaits_confirmation_from(r, faculty),
+            "my_gain_points": _percent_points(gain) if gain is not None else None,
+            "distance_points": _percent_points(r.distance_reduction) if r.distance_reduction is not None else None,
+            "wanted": list(r.wanted_weeks.all()),
+        })
+    return rows
+
+
+def _requests_context(faculty: Faculty, schedules: list[Schedule], schedule: Schedule,
+                      form: SwapRequestForm | None = None) -> dict[str, Any]:
+    excluded = set(schedule.assignments.filter(faculty=faculty).values_list("week_id", flat=True))
+    excluded |= blocked_week_ids(faculty=faculty, year=schedule.year)
+    form = form or SwapRequestForm(faculty=faculty, schedule=schedule, excluded_week_ids=excluded)
+    base = (SwapRequest.objects.filter(schedule=schedule)
+            .select_related("requester", "counterparty", "give__week", "take__week", "give__rotation", "take__rotation")
+            .prefetch_related("wanted_weeks"))
+    mine = list(base.filter(requester=faculty).order_by("-created_at", "-pk"))
+    incoming = list(
+        base.filter(counterparty=faculty, cycle__isnull=True).filter(
+            Q(status=SwapRequest.Status.MATCHED) | Q(status__in=[SwapRequest.Status.EXECUTED, SwapRequest.Status.DECLINED])
+        ).order_by("-matched_at", "-pk")[:20]
+    )
+    return {
+        "faculty": faculty, "schedules": schedules, "schedule": schedule, "year": schedule.year, "form": form,
+        "strategy_help": STRATEGY_HELP,
+        "mine": _request_rows(mine, faculty), "incoming": _request_rows(incoming, faculty),
+        "waiting_on_me": sum(1 for r in mine + incoming if awaits_confirmation_from(r, faculty)),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_swap_requests(request: HttpRequest) -> HttpResponse:
+    faculty, schedules, schedule = _faculty_schedule(request)
+    if faculty is None:
+        return _no_faculty(request)
+    if schedule is None:
+        return render(request, "stability/market/no_schedule.html", {"faculty": faculty})
+    if request.method == "POST":
+        excluded = set(schedule.assignments.filter(faculty=faculty).values_list("week_id", flat=True))
+        form = SwapRequestForm(request.POST, faculty=faculty, schedule=schedule,
+                               excluded_week_ids=excluded | blocked_week_ids(faculty=faculty, year=schedule.year))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                swap = swap_request_create(
+                    actor=request.user, give=data["give"], wanted_weeks=list(data["wanted_weeks"]),
+                    strategy=data["strategy"], note=data["note"],
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                swap = swap_request_match(request=swap)
+                if swap.status == SwapRequest.Status.MATCHED:
+                    messages.success(request, f"Request #{swap.pk} posted and proposed to {swap.counterparty}: "
+                                              f"their week {swap.take_week.index + 1}. Confirm it below.")
+                else:
+                    messages.info(request, f"Request #{swap.pk} posted. {swap.outcome}")
+                return redirect(_back("my_swap_requests", schedule))
+        return render(request, "stability/market/my_requests.html",
+                      _requests_context(faculty, schedules, schedule, form), status=400)
+    context = _requests_context(faculty, schedules, schedule)
+    if request.htmx and request.htmx.target == "request-lists":
+        return render(request, "stability/market/my_requests.html#request_lists", context)
+    return render(request, "stability/market/my_requests.html", context)
+
+
+ACTIONS = {
+    "confirm": (swap_request_confirm, "Confirmed."),
+    "decline": (swap_request_decline, "Declined."),
+    "cancel": (swap_request_cancel, "Cancelled."),
+}
+
+
+def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    swap = access_swap_request(request.user, pk)  # 404 unless it is theirs or addressed to them
+    service, done = ACTIONS[action]
+    try:
+        swap = service(request=swap, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if swap.status == SwapRequest.Status.EXECUTED:
+            messages.success(request, "Swap done: the published schedule now shows your new week.")
+        elif swap.status == SwapRequest.Status.EXPIRED:
+            messages.error(request, swap.outcome)
+        elif action == "confirm":
+            messages.success(request, "Confirmed. The swap happens as soon as everyone involved has confirmed.")
+        else:
+            messages.success(request, done)
+    faculty = own_faculty(request.user)
+    if request.htmx and faculty is not None:
+        schedules = published_schedules_for_faculty(faculty)
+        schedule = next((s for s in schedules if s.pk == swap.schedule_id), None)
+        if schedule is not None:
+            return render(request, "stability/market/my_requests.html#request_lists",
+                          _requests_context(faculty, schedules, schedule))
+    if is_coordinator(request.user) and faculty is None:
+        return redirect("swap_market", pk=swap.schedule_id)
+    return redirect(_back("my_swap_requests", swap.schedule))
+
+
+@login_required
+@require_POST
+def swap_request_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, "confirm")
+
+
+@login_required
+@require_POST
+def swap_request_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, "decline")
+
+
+@login_required
+@require_POST
+def swap_request_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(request, pk, "cancel")
+
+
+@login_required
+@require_POST
+def swap_request_match_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Look for a counterparty again (an open request whose earlier search found nobody)."""
+    swap = access_swap_request(request.user, pk)
+    faculty = own_faculty(request.user)
+    if not is_coordinator(request.user) and swap_request_role(swap, faculty) != "requester":
+        raise PermissionDenied("Only the requester can look for a match again.")
+    try:
+        swap = swap_request_match(request=swap)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        (messages.success if swap.status == SwapRequest.Status.MATCHED else messages.info)(request, swap.outcome)
+    if is_coordinator(request.user) and swap_request_role(swap, faculty) is None:
+        return redirect("swap_market", pk=swap.schedule_id)
+    return redirect(_back("my_swap_requests", swap.schedule))
+
+
+# --- coordinators: the market of one schedule -------------------------------------------------------------------
+
+
+@coordinator_required
+@require_GET
+def swap_market_overview(request: HttpRequest) -> HttpResponse:
+    schedule = published_schedules().first()
+    if schedule is None:
+        return render(request, "stability/market/no_schedule.html", {"coordinator": True})
+    return redirect("swap_market", pk=schedule.pk)
+
+
+def _market_context(schedule: Schedule, cleared: int | None = None) -> dict[str, Any]:
+    requests = (SwapRequest.objects.filter(schedule=schedule)
+                .select_related("requester", "counterparty", "give__week", "take__week", "give__rotation", "take__rotation",
+                                "change", "created_by")
+                .prefetch_related("wanted_weeks"))
+    active = list(requests.filter(status__in=ACTIVE).order_by("status", "cycle", "created_at", "pk"))
+    closed = list(requests.exclude(status__in=ACTIVE).order_by("-closed_at", "-pk")[:30])
+    performance = list(StrategyPerformance.objects.filter(year=schedule.year).order_by("strategy"))
+    labels = dict(SwapRequest.Strategy.choices)
+    for p in performance:
+        p.label = labels.get(p.strategy, p.strategy)
+    distance = schedule_nash_distance(schedule=schedule) if schedule.status == Schedule.Status.PUBLISHED else None
+    return {
+        "schedule": schedule, "year": schedule.year, "active": active, "closed": closed, "performance": performance,
+        "open_count": sum(1 for r in active if r.status == SwapRequest.Status.OPEN),
+        "matched_count": sum(1 for r in active if r.status == SwapRequest.Status.MATCHED),
+        "schedules": list(published_schedules()),
+        "distance_percent": None if distance is None else _percent_points(distance), "cleared": cleared,
+    }
+
+
+@coordinator_required
+@require_GET
+def swap_market(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = get_object_or_404(Schedule.objects.select_related("year"), pk=pk)
+    context = _market_context(schedule)
+    if request.htmx:
+        return render(request, "stability/market/coordinator.html#market_requests", context)
+    return render(request, "stability/market/coordinator.html", context)
+
+
+@coordinator_required
+@require_POST
+def swap_market_clear_cycles(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = get_object_or_404(Schedule.objects.select_related("year"), pk=pk)
+    cleared: list = []
+    try:
+        cleared = swap_requests_clear_cycles(schedule=schedule, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if cleared:
+            sizes = ", ".join(str(len(c)) for c in cleared)
+            messages.success(request, f"Proposed {len(cleared)} trading cycle{'s' if len(cleared) != 1 else ''} "
+                                      f"(sizes {sizes}); each member is asked to confirm.")
+        else:
+            messages.info(request, "No trading cycle among the open requests: nobody's wanted weeks close a loop.")
+    if request.htmx:
+        return render(request, "stability/market/coordinator.html#market_requests", _market_context(schedule, len(cleared)))
+    return redirect("swap_market", pk=schedule.pk)

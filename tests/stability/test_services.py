@@ -1,0 +1,400 @@
+"""Stability services: the DESIGN §9 worked example end to end through the ORM, report reuse and recomputation,
+the publish gate (CRITICAL refused without force and without reason, overrides recorded, MARGINAL/UNSTABLE warned,
+one published schedule per year), the immutability of published schedules except through audited swaps,
+recommended swaps on drafts, calibration from synthetic history, and analytics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from allocation.models import Assignment, PublishedScheduleIsImmutable, Schedule
+from preferences.models import AcademicYear, Rotation
+from stability.changes import schedule_swaps_apply
+from stability.models import (
+    NashStabilityReport,
+    PredictionCalibration,
+    PublicationRecord,
+    ScheduleChange,
+    StabilityLevel,
+    SwapRequest,
+)
+from stability.services import (
+    FAIRNESS_PENDING,
+    PublishRefused,
+    prediction_calibrate,
+    schedule_analytics,
+    schedule_for_year,
+    schedule_publish,
+    schedule_recommended_swap_apply,
+    stability_level_for,
+    stability_report_create,
+    stability_report_for,
+)
+from tests.factories import FacultyFactory, UserFactory, make_year
+from tests.stability.gate_fixtures import make_schedule
+
+pytestmark = pytest.mark.django_db
+
+REASON = "Programme director approved; the two swaps will be handled in the first week."
+
+
+def _nothing_published(schedule: Schedule) -> None:
+    schedule.refresh_from_db()
+    assert schedule.status == Schedule.Status.DRAFT and schedule.published_at is None and schedule.published_by is None
+    assert not PublicationRecord.objects.exists()
+    assert schedule.year.status != AcademicYear.Status.PUBLISHED
+
+
+# --- the worked example --------------------------------------------------------------------------------------
+
+
+def test_the_worked_example_has_one_blocking_swap_and_is_critical(critical_draft, people, coordinator):
+    report = stability_report_create(schedule=critical_draft, actor=coordinator, seed=1)
+    assert report.num_blocking_swaps == 1
+    assert report.nash_distance == pytest.approx(2 / 3)
+    assert report.stability_level == StabilityLevel.CRITICAL and not report.is_nash_equilibrium
+    assert report.total_assignments == 3
+    assert report.num_beneficial_deviations == 3  # A wants B's and C's weeks, B wants A's
+    assert report.current_welfare == pytest.approx(1.5) and report.optimal_welfare == pytest.approx(3.0)
+    assert report.efficiency_ratio == pytest.approx(0.5)
+    assert report.predicted_swap_requests == round(3 * (0.10 + 0.50 * 2 / 3))
+    assert report.created_by == coordinator and report.compute_ms > 0 and report.restarts == 5
+    assert report.parameters["seed"] == 1 and report.parameters["thresholds"] == [0.05, 0.15, 0.30]
+
+
+def test_the_report_names_faculty_weeks_rotations_and_assignments(critical_draft, people):
+    report = stability_report_create(schedule=critical_draft)
+    a_row = critical_draft.assignments.get(faculty=people["A"])
+    b_row = critical_draft.assignments.get(faculty=people["B"])
+    [swap] = report.payload["recommended_swaps"]
+    assert {swap["assignment_a"], swap["assignment_b"]} == {a_row.pk, b_row.pk}
+    assert {swap["a_faculty_name"], swap["b_faculty_name"]} == {"Dr. Alice Owner", "Dr. Bob Outsider"}
+    assert {swap["a_week"], swap["b_week"]} == {"2031-06-30", "2031-07-07"}
+    assert swap["a_rotation"] == swap["b_rotation"] == "inpatient"
+    assert sorted([swap["gain_a"], swap["gain_b"]]) == pytest.approx([0.5, 1.0])
+    top = {row["faculty"]: row for row in report.payload["top_instabilities"]}
+    assert set(top) == {"F001", "F002"}
+    alice = top["F001"]
+    assert (alice["assignment"], alice["partner_assignment"]) == (a_row.pk, b_row.pk)
+    assert (alice["week"], alice["wanted_week"], alice["week_index"], alice["wanted_week_index"]) == (
+        "2031-06-30", "2031-07-07", 0, 1)
+    assert alice["faculty_id"] == people["A"].pk and alice["partner_faculty_name"] == "Dr. Bob Outsider"
+    assert (alice["gain_self"], alice["gain_partner"], alice["is_blocking"]) == (pytest.approx(1.0), pytest.approx(0.5), True)
+    assert report.payload["warnings"] and report.payload["recommendations"]
+
+
+def test_a_stable_schedule_is_a_nash_equilibrium(stable_draft):
+    report = stability_report_create(schedule=stable_draft)
+    assert report.is_nash_equilibrium and report.nash_distance == 0 and report.stability_level == StabilityLevel.STABLE
+    assert report.num_blocking_swaps == 0 and report.payload["recommended_swaps"] == []
+    assert report.efficiency_ratio == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("distance", "level"), [
+    (0.0, "STABLE"), (0.0499, "STABLE"), (0.05, "MARGINAL"), (0.1499, "MARGINAL"), (0.15, "UNSTABLE"),
+    (0.2999, "UNSTABLE"), (0.30, "CRITICAL"), (1.0, "CRITICAL"),
+])
+def test_levels_follow_the_design_thresholds(distance, level):
+    assert stability_level_for(distance, (0.05, 0.15, 0.30)) == level
+
+
+def test_bad_restarts_and_seeds_are_refused_by_field(critical_draft):
+    with pytest.raises(ValidationError) as exc:
+        stability_report_create(schedule=critical_draft, restarts=0)
+    assert "restarts" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        stability_report_create(schedule=critical_draft, seed=-1)
+    assert "seed" in exc.value.message_dict
+    assert not NashStabilityReport.objects.exists()
+
+
+# --- reuse ---------------------------------------------------------------------------------------------------
+
+
+def test_a_fresh_report_is_reused(critical_draft):
+    first = stability_report_for(schedule=critical_draft)
+    assert stability_report_for(schedule=critical_draft).pk == first.pk
+    assert NashStabilityReport.objects.count() == 1
+
+
+def test_refresh_computes_a_new_report(critical_draft):
+    first = stability_report_for(schedule=critical_draft)
+    assert stability_report_for(schedule=critical_draft, refresh=True).pk != first.pk
+
+
+def test_a_report_older_than_the_maximum_age_is_recomputed(critical_draft, settings):
+    first = stability_report_for(schedule=critical_draft)
+    age = settings.GTSCHED_STABILITY["report_max_age_s"] + 1
+    NashStabilityReport.objects.filter(pk=first.pk).update(created_at=timezone.now() - dt.timedelta(seconds=age))
+    assert stability_report_for(schedule=critical_draft).pk != first.pk
+
+
+def test_the_report_is_recomputed_after_the_schedule_changes(critical_draft, people, coordinator):
+    first = stability_report_for(schedule=critical_draft)
+    [swap] = first.payload["recommended_swaps"]
+    schedule_recommended_swap_apply(schedule=critical_draft, assignment_a=swap["assignment_a"],
+                                    assignment_b=swap["assignment_b"], actor=coordinator)
+    second = stability_report_for(schedule=critical_draft)
+    assert second.pk != first.pk and second.assignments_hash != first.assignments_hash
+    assert second.stability_level == StabilityLevel.STABLE and second.is_nash_equilibrium
+
+
+def test_the_report_is_recomputed_after_preferences_change(critical_draft, carol, example_year):
+    from preferences.services import preferences_submit
+
+    first = stability_report_for(schedule=critical_draft)
+    weeks = list(example_year.weeks.order_by("index"))
+    preferences_submit(faculty=carol, year=example_year, preference_type="cardinal",
+                       entries=[{"week": w, "value": v} for w, v in zip(weeks, (90, 10, 60), strict=True)],
+                       blocked_weeks=[], method="web_form", actor=carol.user)
+    assert stability_report_for(schedule=critical_draft).pk != first.pk
+
+
+def test_a_new_calibration_makes_older_reports_stale(critical_draft):
+    first = stability_report_for(schedule=critical_draft)
+    PredictionCalibration.objects.create(base=0.2, pressure=0.9, r_squared=0.8, samples=3)
+    second = stability_report_for(schedule=critical_draft)
+    assert second.pk != first.pk
+    assert (second.parameters["base"], second.parameters["pressure"]) == (0.2, 0.9)
+    assert second.predicted_swap_requests == round(3 * (0.2 + 0.9 * 2 / 3))
+
+
+# --- the publish gate ----------------------------------------------------------------------------------------
+
+
+def test_publish_is_refused_when_critical_without_force(critical_draft, coordinator):
+    with pytest.raises(PublishRefused) as exc:
+        schedule_publish(schedule=critical_draft, actor=coordinator, force=False, reason=REASON, channel="api")
+    assert exc.value.conflict and set(exc.value.message_dict) == {"force"}
+    assert "CRITICAL" in exc.value.message_dict["force"][0]
+    _nothing_published(critical_draft)
+
+
+def test_publish_is_refused_when_critical_and_forced_without_a_reason(critical_draft, coordinator):
+    for blank in ("", "   \n"):
+        with pytest.raises(PublishRefused) as exc:
+            schedule_publish(schedule=critical_draft, actor=coordinator, force=True, reason=blank, channel="api")
+        assert not exc.value.conflict and set(exc.value.message_dict) == {"reason"}
+    _nothing_published(critical_draft)
+
+
+def test_a_forced_publication_records_the_override(critical_draft, coordinator):
+    result = schedule_publish(schedule=critical_draft, actor=coordinator, force=True, reason=f"  {REASON} ", channel="page")
+    critical_draft.refresh_from_db()
+    assert critical_draft.status == Schedule.Status.PUBLISHED
+    assert critical_draft.published_by == coordinator and critical_draft.published_at is not None
+    record = PublicationRecord.objects.get(schedule=critical_draft)
+    assert record == result.record and result.forced
+    assert record.forced and record.override_reason == REASON and record.channel == "page"
+    assert record.stability_level == StabilityLevel.CRITICAL and record.nash_distance == pytest.approx(2 / 3)
+    assert record.predicted_swap_requests == result.report.predicted_swap_requests
+    assert record.published_by == coordinator and record.report == result.report
+    assert any("CRITICAL" in w and REASON in w for w in record.warnings)
+    assert AcademicYear.objects.get(pk=critical_draft.year_id).status == AcademicYear.Status.PUBLISHED
+
+
+def test_the_gate_reuses_the_fresh_report(critical_draft, coordinator):
+    report = stability_report_for(schedule=critical_draft)
+    result = schedule_publish(schedule=critical_draft, actor=coordinator, force=True, reason=REASON, channel="api")
+    assert result.report.pk == report.pk and NashStabilityReport.objects.count() == 1
+
+
+@pytest.mark.parametrize(("bands", "level"), [((0.5, 0.7, 0.9), "MARGINAL"), ((0.1, 0.5, 0.9), "UNSTABLE")])
+def test_marginal_and_unstable_publish_with_a_warning(critical_draft, coordinator, thresholds, bands, level):
+    thresholds(*bands)
+    result = schedule_publish(schedule=critical_draft, actor=coordinator, channel="api")
+    assert result.report.stability_level == level
+    assert not result.forced and result.record.override_reason == ""
+    assert any(level in w for w in result.warnings) and result.record.warnings == result.warnings
+    assert Schedule.objects.get(pk=critical_draft.pk).status == Schedule.Status.PUBLISHED
+
+
+def test_a_stable_schedule_publishes_without_warnings(stable_draft, coordinator):
+    result = schedule_publish(schedule=stable_draft, actor=coordinator, channel="admin")
+    assert result.warnings == [] and result.record.stability_level == "STABLE" and result.record.channel == "admin"
+
+
+def test_force_on_a_schedule_that_is_not_critical_records_no_override(stable_draft, coordinator):
+    result = schedule_publish(schedule=stable_draft, actor=coordinator, force=True, reason="just in case", channel="api")
+    assert not result.record.forced and result.record.override_reason == "just in case"
+
+
+def test_publishing_archives_the_years_previous_schedule(stable_draft, example_year, people, coordinator):
+    first = schedule_publish(schedule=stable_draft, actor=coordinator, channel="api").schedule
+    second = make_schedule(example_year, [(people["A"], 1), (people["B"], 0), (people["C"], 2)], name="Second")
+    result = schedule_publish(schedule=second, actor=coordinator, channel="api")
+    first.refresh_from_db()
+    assert first.status == Schedule.Status.ARCHIVED and [s.pk for s in result.archived] == [first.pk]
+    assert Schedule.objects.filter(year=example_year, status=Schedule.Status.PUBLISHED).get() == second
+    assert PublicationRecord.objects.count() == 2
+    assert schedule_for_year(year=example_year) == second
+
+
+def test_an_already_published_or_archived_schedule_is_refused(stable_draft, example_year, people, coordinator):
+    schedule_publish(schedule=stable_draft, actor=coordinator, channel="api")
+    with pytest.raises(PublishRefused) as exc:
+        schedule_publish(schedule=stable_draft, actor=coordinator, channel="api")
+    assert exc.value.conflict and "status" in exc.value.message_dict
+    second = make_schedule(example_year, [(people["A"], 1), (people["B"], 0), (people["C"], 2)], name="Second")
+    schedule_publish(schedule=second, actor=coordinator, channel="api")
+    with pytest.raises(PublishRefused) as exc:
+        schedule_publish(schedule=stable_draft, actor=coordinator, channel="api")
+    assert "archived" in exc.value.message_dict["status"][0]
+    assert PublicationRecord.objects.count() == 2
+
+
+def test_an_empty_schedule_is_not_published(example_year, coordinator):
+    empty = Schedule.objects.create(year=example_year, name="Empty")
+    with pytest.raises(PublishRefused) as exc:
+        schedule_publish(schedule=empty, actor=coordinator, channel="api")
+    assert "schedule" in exc.value.message_dict
+    _nothing_published(empty)
+
+
+def test_an_unknown_channel_is_refused(stable_draft, coordinator):
+    with pytest.raises(ValidationError) as exc:
+        schedule_publish(schedule=stable_draft, actor=coordinator, channel="email")
+    assert "channel" in exc.value.message_dict
+    _nothing_published(stable_draft)
+
+
+# --- published schedules are immutable except through audited swaps -----------------------------------------
+
+
+def test_a_published_schedule_cannot_be_edited_directly(critical_draft, example_year, coordinator):
+    schedule_publish(schedule=critical_draft, actor=coordinator, force=True, reason=REASON, channel="api")
+    row = critical_draft.assignments.first()
+    row.week = example_year.weeks.get(index=2)
+    with pytest.raises(PublishedScheduleIsImmutable):
+        row.save()
+    with pytest.raises(PublishedScheduleIsImmutable):
+        row.delete()
+    assert not ScheduleChange.objects.exists()
+
+
+def test_an_audited_swap_changes_a_published_schedule_and_is_recorded(critical_draft, people, coordinator):
+    result = schedule_publish(schedule=critical_draft, actor=coordinator, force=True, reason=REASON, channel="api")
+    [swap] = result.report.payload["recommended_swaps"]
+    change = schedule_recommended_swap_apply(schedule=critical_draft, assignment_a=swap["assignment_a"],
+                                             assignment_b=swap["assignment_b"], actor=coordinator)
+    assert change.kind == ScheduleChange.Kind.RECOMMENDED and change.actor == coordinator
+    assert change.nash_distance_before == pytest.approx(2 / 3) and change.nash_distance_after == 0
+    weeks = dict(critical_draft.assignments.values_list("faculty_id", "week__index"))
+    assert weeks == {people["A"].pk: 1, people["B"].pk: 0, people["C"].pk: 2}
+    assert Schedule.objects.get(pk=critical_draft.pk).status == Schedule.Status.PUBLISHED
+    with pytest.raises(ValueError):
+        change.save()
+
+
+def test_schedule_swaps_apply_refuses_a_swap_that_helps_nobody(stable_draft, people, coordinator):
+    schedule_publish(schedule=stable_draft, actor=coordinator, channel="api")
+    a = stable_draft.assignments.get(faculty=people["A"]).pk
+    c = stable_draft.assignments.get(faculty=people["C"]).pk
+    with pytest.raises(ValidationError):
+        schedule_swaps_apply(schedule=stable_draft, pairs=[(a, c)], actor=coordinator, require_gain=True)
+    assert not ScheduleChange.objects.exists()
+
+
+def test_a_recommended_swap_edits_a_draft_with_an_audit_record(critical_draft, people, coordinator):
+    a = critical_draft.assignments.get(faculty=people["A"])
+    b = critical_draft.assignments.get(faculty=people["B"])
+    change = schedule_recommended_swap_apply(schedule=critical_draft, assignment_a=a.pk, assignment_b=b.pk, actor=coordinator)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.week.index, b.week.index) == (1, 0)
+    assert a.utility == pytest.approx(1.0) and b.utility == pytest.approx(1.0)
+    assert change.schedule == critical_draft and change.kind == ScheduleChange.Kind.RECOMMENDED
+    assert {row["assignment"] for row in change.before} == {a.pk, b.pk}
+    assert change.nash_distance_after == 0
+
+
+def test_a_recommended_swap_that_no_longer_helps_both_is_refused(stable_draft, people, coordinator):
+    a = stable_draft.assignments.get(faculty=people["A"]).pk
+    b = stable_draft.assignments.get(faculty=people["B"]).pk
+    before = list(stable_draft.assignments.values_list("pk", "week_id"))
+    with pytest.raises(ValidationError):
+        schedule_recommended_swap_apply(schedule=stable_draft, assignment_a=a, assignment_b=b, actor=coordinator)
+    with pytest.raises(ValidationError) as exc:
+        schedule_recommended_swap_apply(schedule=stable_draft, assignment_a="x", assignment_b=b, actor=coordinator)
+    assert "assignment_a" in exc.value.message_dict
+    with pytest.raises(ValidationError):
+        schedule_recommended_swap_apply(schedule=stable_draft, assignment_a=a, assignment_b=10**9, actor=coordinator)
+    assert list(stable_draft.assignments.values_list("pk", "week_id")) == before
+    assert not ScheduleChange.objects.exists()
+
+
+def test_an_archived_schedule_takes_no_swaps(critical_draft, people, coordinator):
+    Schedule.objects.filter(pk=critical_draft.pk).update(status=Schedule.Status.ARCHIVED)
+    a = critical_draft.assignments.get(faculty=people["A"]).pk
+    b = critical_draft.assignments.get(faculty=people["B"]).pk
+    with pytest.raises(ValidationError) as exc:
+        schedule_recommended_swap_apply(schedule=critical_draft, assignment_a=a, assignment_b=b, actor=coordinator)
+    assert "archived" in exc.value.messages[0]
+
+
+# --- calibration ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def linear_history(db):
+    """Schedules of 10 assignments published at distances 0, .2, .4, .6 with 1, 2, 3, 4 swap requests:
+    requests / A = 0.1 + 0.5 × distance exactly."""
+    rotation = Rotation.objects.create(name="nights")
+    year = make_year(label=2040, num_weeks=10, rotations=[rotation])
+    person = FacultyFactory(user=UserFactory(username="hist"), rotations=[rotation])
+    weeks = list(year.weeks.order_by("index"))
+    for k, (distance, requests) in enumerate([(0.0, 1), (0.2, 2), (0.4, 3), (0.6, 4)]):
+        schedule = Schedule.objects.create(year=year, name=f"History {k}", status=Schedule.Status.ARCHIVED)
+        rows = [Assignment.objects.create(schedule=schedule, faculty=person, week=w, rotation=rotation) for w in weeks]
+        report = NashStabilityReport.objects.create(
+            schedule=schedule, assignments_hash="x", is_nash_equilibrium=distance == 0, nash_distance=distance,
+            stability_level=stability_level_for(distance), num_blocking_swaps=0, num_beneficial_deviations=0,
+            total_assignments=10, predicted_swap_requests=0, current_welfare=0, optimal_welfare=0,
+            efficiency_ratio=1, forecast="stable", compute_ms=1,
+        )
+        PublicationRecord.objects.create(
+            schedule=schedule, report=report, nash_distance=distance, stability_level=report.stability_level,
+            predicted_swap_requests=0, published_at=timezone.now(), channel="api",
+        )
+        for row in rows[:requests]:
+            SwapRequest.objects.create(schedule=schedule, requester=person, give=row, status="executed")
+    return year
+
+
+def test_calibration_recovers_the_coefficients_of_synthetic_history(linear_history, coordinator):
+    calibration = prediction_calibrate(actor=coordinator)
+    assert calibration.base == pytest.approx(0.1) and calibration.pressure == pytest.approx(0.5)
+    assert calibration.r_squared == pytest.approx(1.0) and calibration.samples == 4
+    assert calibration.created_by == coordinator and PredictionCalibration.objects.get() == calibration
+
+
+def test_calibration_needs_two_distinct_distances(critical_draft, coordinator):
+    with pytest.raises(ValidationError) as exc:
+        prediction_calibrate(actor=coordinator)
+    assert "history" in exc.value.message_dict
+    schedule_publish(schedule=critical_draft, actor=coordinator, force=True, reason=REASON, channel="api")
+    with pytest.raises(ValidationError) as exc:
+        prediction_calibrate(actor=coordinator)
+    assert "two or more" in exc.value.message_dict["history"][0]
+    assert not PredictionCalibration.objects.exists()
+
+
+# --- analytics -----------------------------------------------------------------------------------------------
+
+
+def test_analytics_summarise_stability_and_regret_and_label_fairness_as_pending(critical_draft):
+    Assignment.objects.filter(schedule=critical_draft).update(rank=2)
+    critical_draft.assignments.filter(week__index=2).update(rank=1)
+    analytics = schedule_analytics(schedule=critical_draft)
+    assert analytics["stability"]["stability_level"] == "CRITICAL"
+    assert analytics["stability"]["nash_distance"] == pytest.approx(2 / 3)
+    regret = analytics["regret"]
+    assert (regret["total_regret"], regret["max_regret"], regret["rank_distribution"]) == (2, 1, {"1": 1, "2": 2})
+    assert regret["average_regret"] == pytest.approx(2 / 3)
+    assert analytics["fairness"] is None and analytics["fairness_status"] == FAIRNESS_PENDING
+    assert "not yet computed" in analytics["fairness_status"].lower()
+    assert analytics["publication"] is None
