@@ -21,7 +21,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}".rstrip("0").rstrip(".") + "%"
 
 
-def distance_gauge_svg(distance: float, *, thresholds: Sequence[float], level: str, width: int = 560,
+def distance_gauge_svg(distance: float, *, thresholds: Sequence[float], level: str, width: int = 640,
                        height: int = 96) -> str:
     """A horizontal gauge from 0 % to 100 % of assignments in a blocking swap, banded by stability level, with a
     marker at the schedule's nash_distance."""
@@ -46,8 +46,10 @@ def distance_gauge_svg(distance: float, *, thresholds: Sequence[float], level: s
                          f'fill="{LEVEL_COLOURS[name]}">{name.title()}</text>')
     for k, edge in enumerate(edges):
         x = left + plot_w * edge
-        anchor = "start" if k == 0 else "end" if k == len(edges) - 1 else "middle"
         parts.append(f'<line x1="{_num(x)}" y1="{top + bar_h}" x2="{_num(x)}" y2="{top + bar_h + 5}" stroke="{MUTED}"/>')
+        if k == 0:
+            continue  # the scale starts at 0 %; its label would crowd the first threshold's
+        anchor = "end" if k == len(edges) - 1 else "middle"
         parts.append(f'<text x="{_num(x)}" y="{top + bar_h + 17}" text-anchor="{anchor}" font-size="11" '
                      f'fill="{MUTED}">{_pct(edge)}</text>')
     x = left + plot_w * distance

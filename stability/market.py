@@ -19,6 +19,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -99,6 +100,15 @@ class _Market:
 def schedule_nash_distance(*, schedule: Schedule) -> float:
     """The schedule's nash_distance as it stands (share of assignments in a blocking swap)."""
     return _Market.of(schedule).distance
+
+
+def faculty_fit(*, faculty: Faculty, schedule: Schedule) -> dict[int, float]:
+    """Week id -> the faculty member's own utility u[i, w] in the schedule's year (empty when off the roster)."""
+    market = _Market.of(schedule)
+    i = market.faculty_pos.get(faculty.pk)
+    if i is None:
+        return {}
+    return {pk: float(market.problem.utility[i, w]) for pk, w in market.week_pos.items()}
 
 
 def blocked_week_ids(*, faculty: Faculty, year: AcademicYear) -> set[int]:
@@ -205,8 +215,8 @@ def swap_request_create(
         label = _week_label(week)
         if week.year_id != schedule.year_id:
             errors.setdefault("wanted_weeks", []).append(
-                f"The {label.split(' (')[0]} of {week.start_date:%d %b %Y} belongs to academic year {week.year}, "
-                f"not {schedule.year}; choose weeks of {schedule.year}."
+                f"{label.capitalize()} belongs to academic year {week.year}, not {schedule.year}; "
+                f"choose weeks of {schedule.year}."
             )
         elif week.pk == give.week_id:
             errors.setdefault("wanted_weeks", []).append(f"{label.capitalize()} is the week you are giving; choose other weeks.")
@@ -384,7 +394,8 @@ def swap_request_match(*, request: SwapRequest, take: Assignment | None = None) 
     if not candidates:
         request.outcome = (
             "That swap is no longer possible, or it would leave your colleague worse off." if take is not None else
-            "Nobody holding the weeks you want would gain from the swap yet; the request stays open for trading cycles."
+            "Nobody holding the weeks you want can take yours without losing by it yet; the request stays open, "
+            "and a trading cycle may still clear it."
         )
         request.save(update_fields=["outcome"])
         return request
@@ -412,7 +423,10 @@ def swap_request_from_suggestion(*, actor, give: Assignment, take: Assignment, n
     if not isinstance(take, Assignment) or take.schedule_id != getattr(give, "schedule_id", None):
         raise ValidationError({"take": "Choose a week of the same schedule."})
     request = swap_request_create(actor=actor, give=give, wanted_weeks=[take.week], strategy=Strategy.SUGGESTED, note=note)
-    return swap_request_match(request=request, take=take)
+    request = swap_request_match(request=request, take=take)
+    if request.status != Status.MATCHED:  # refused as a whole: nothing stays behind
+        raise ValidationError({"take": f"{request.outcome} Reload the suggestions to see the swaps open to you now."})
+    return request
 
 
 # --- trading cycles ------------------------------------------------------------------------------------------
@@ -655,11 +669,11 @@ def _execute(members: list[SwapRequest], *, actor) -> None:
     except ValidationError as exc:
         _expire(members, f"No longer possible: {' '.join(exc.messages)}")
         return
-    done = "Executed: the trading cycle" if cycle else "Executed: the swap"
+    done = "The trading cycle" if cycle else "The swap"
     _close(members, Status.EXECUTED, f"{done} is now part of the published schedule.", change=change)
     _close_affected(change, exclude={m.pk for m in members})
     strategy_performance_update(year=schedule.year)
-    _refresh_report(schedule, actor)
+    transaction.on_commit(partial(_refresh_report, schedule.pk, getattr(_user(actor), "pk", None)))
 
 
 def _close_affected(change: ScheduleChange, *, exclude: set[int]) -> None:
@@ -678,18 +692,21 @@ def _close_affected(change: ScheduleChange, *, exclude: set[int]) -> None:
                    Status.EXPIRED, "No longer possible: one of its weeks moved in another swap.")
 
 
-def _refresh_report(schedule: Schedule, actor) -> None:
-    """A fresh stability report for the changed schedule; a failure here must not undo the executed swap."""
-    try:
-        from stability.services import stability_report_create
-    except ImportError:
-        logger.warning("stability.services.stability_report_create is not available; report not refreshed")
+def _refresh_report(schedule_id: int, actor_id: int | None) -> None:
+    """A fresh stability report once the swap is committed; a failure here must not touch the executed swap."""
+    from django.contrib.auth import get_user_model
+
+    from stability.services import stability_report_create
+
+    schedule = Schedule.objects.filter(pk=schedule_id).first()
+    if schedule is None:
         return
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     try:
         with transaction.atomic():
-            stability_report_create(schedule=schedule, actor=_user(actor))
-    except Exception:
-        logger.exception("Refreshing the stability report of schedule %s failed after a swap", schedule.pk)
+            stability_report_create(schedule=schedule, actor=actor)
+    except Exception:  # logged for the operators; the schedule change itself is already recorded
+        logger.exception("Refreshing the stability report of schedule %s failed after a swap", schedule_id)
 
 
 @transaction.atomic

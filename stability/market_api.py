@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -61,6 +61,7 @@ _401 = OpenApiResponse(DETAIL_SCHEMA, description="Not authenticated")
 _403 = OpenApiResponse(DETAIL_SCHEMA, description="Not allowed for you")
 _403_COORD = OpenApiResponse(DETAIL_SCHEMA, description="Not a coordinator")
 _404 = OpenApiResponse(DETAIL_SCHEMA, description="No such object, or not visible to you")
+SCHEDULE_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Schedule id")
 COORDINATORS_ONLY = "Only coordinators can clear trading cycles or read strategy performance."
 
 
@@ -248,7 +249,7 @@ class SwapSuggestionsView(generics.GenericAPIView):
             "gain), ranked by mutual gain, then by how much nash_distance would drop. Faculty get their own "
             "(partner_gain and mutual_gain null); coordinators name ?faculty=<id>."
         ),
-        parameters=[SuggestionQuerySerializer],
+        parameters=[SuggestionQuerySerializer, SCHEDULE_ID],
         responses={200: SuggestionSerializer(many=True), 400: _400, 401: _401, 403: _403, 404: _404},
     )
     def get(self, request: Request, pk: str) -> Response:
@@ -301,6 +302,7 @@ class ClearCyclesView(generics.GenericAPIView):
             "member confirms before the exchange executes."
         ),
         request=None,
+        parameters=[SCHEDULE_ID],
         responses={200: ClearedCyclesSerializer, 400: _400, 401: _401, 403: _403_COORD, 404: _404},
     )
     def post(self, request: Request, pk: str) -> Response:

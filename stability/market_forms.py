@@ -12,22 +12,23 @@ from preferences.models import Faculty, Week
 from stability.models import SwapRequest
 
 STRATEGY_HELP = {
-    SwapRequest.Strategy.TARGETED: "One specific week you want.",
-    SwapRequest.Strategy.FLEXIBLE: "Any of the weeks you tick.",
-    SwapRequest.Strategy.ANY_BETTER: "Any week you like better than the one you give, by your preferences "
-                                     "(leave the weeks unticked to let us pick them).",
+    SwapRequest.Strategy.TARGETED: "tick exactly one week.",
+    SwapRequest.Strategy.FLEXIBLE: "tick several; any of them will do.",
+    SwapRequest.Strategy.ANY_BETTER: "leave the weeks unticked and we offer every week that fits you better than "
+                                     "the one you give.",
 }
 
 
 class _WeekChoice(forms.ModelMultipleChoiceField):
     def label_from_instance(self, week: Week) -> str:
-        text = f"Week {week.index + 1} · {week.start_date:%a %d %b}"
+        text = f"Week {week.index + 1} · {week.start_date:%a} {week.start_date.day} {week.start_date:%b}"
         return f"{text} · {week.holiday_name}" if week.is_holiday else text
 
 
 class _GiveChoice(forms.ModelChoiceField):
     def label_from_instance(self, a: Assignment) -> str:
-        return f"Week {a.week.index + 1} · {a.week.start_date:%a %d %b %Y} · {a.rotation.name}"
+        day = a.week.start_date
+        return f"Week {a.week.index + 1} · {day:%a} {day.day} {day:%b %Y} · {a.rotation.name}"
 
 
 class SwapRequestForm(forms.Form):

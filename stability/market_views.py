@@ -24,6 +24,7 @@ from preferences.querysets import is_coordinator
 from preferences.views import coordinator_required
 from stability.market import (
     blocked_week_ids,
+    faculty_fit,
     schedule_nash_distance,
     swap_request_cancel,
     swap_request_confirm,
@@ -46,10 +47,6 @@ from stability.market_selectors import (
 from stability.models import StrategyPerformance, SwapRequest
 
 ACTIVE = SwapRequest.ACTIVE
-
-
-def _percent_points(x: float) -> str:
-    return f"{100 * x:.1f}"
 
 
 def _faculty_schedule(request: HttpRequest) -> tuple[Faculty | None, list[Schedule], Schedule | None]:
@@ -84,8 +81,9 @@ def _suggestion_context(faculty: Faculty, schedules: list[Schedule], schedule: S
     rows = [
         {
             "s": s,
-            "gain_points": _percent_points(s.gain),
-            "distance_points": _percent_points(s.distance_reduction),
+            "fit_now": round(100 * s.utility_give), "fit_after": round(100 * s.utility_take),
+            "distance_now": round(100 * (s.distance_after + s.distance_reduction)),
+            "distance_after": round(100 * s.distance_after),
             "offered": offered.get(s.give_id),
         }
         for s in suggestions
@@ -129,8 +127,8 @@ def swap_suggestion_request(request: HttpRequest) -> HttpResponse:
         error = " ".join(exc.messages)
     if request.htmx:
         context = {"give": give, "take": take, "swap": swap, "error": error}
-        return render(request, "stability/market/suggestions.html#suggestion_result", context,
-                      status=400 if error else 200)
+        # htmx swaps only 2xx answers: a refusal is shown in the row, with 200.
+        return render(request, "stability/market/suggestions.html#suggestion_result", context)
     if error:
         messages.error(request, error)
         return redirect(_back("swap_suggestions", give.schedule))
@@ -145,18 +143,23 @@ def swap_suggestion_request(request: HttpRequest) -> HttpResponse:
 # --- faculty: my requests ------------------------------------------------------------------------------------
 
 
-def _request_rows(requests: list[SwapRequest], faculty: Faculty) -> list[dict[str, Any]]:
+def _percent(fit: dict[int, float], week_id: int | None) -> int | None:
+    return round(100 * fit[week_id]) if week_id in fit else None
+
+
+def _request_rows(requests: list[SwapRequest], faculty: Faculty, fit: dict[int, float]) -> list[dict[str, Any]]:
+    """Display rows; `fit_now` → `fit_after` is the viewer's own match of the week they give and would get."""
     rows = []
     for r in requests:
         role = swap_request_role(r, faculty)
-        gain = r.requester_gain if role == "requester" else r.counterparty_gain
+        give_week, take_week = r.give_week_id or r.give.week_id, r.take_week_id
+        mine, theirs = (give_week, take_week) if role == "requester" else (take_week, give_week)
         rows.append({
             "r": r,
             "role": role,
             "awaiting_me": awaits_confirmation_from(r, faculty),
-            "confirmed_by_me": r.status == SwapRequest.Status.MATCHED and not awaits_confirmation_from(r, faculty),
-            "my_gain_points": _percent_points(gain) if gain is not None else None,
-            "distance_points": _percent_points(r.distance_reduction) if r.distance_reduction is not None else None,
+            "fit_now": _percent(fit, mine),
+            "fit_after": _percent(fit, theirs),
             "wanted": list(r.wanted_weeks.all()),
         })
     return rows
@@ -171,6 +174,7 @@ def _requests_context(faculty: Faculty, schedules: list[Schedule], schedule: Sch
             .select_related("requester", "counterparty", "give__week", "take__week", "give__rotation", "take__rotation")
             .prefetch_related("wanted_weeks"))
     mine = list(base.filter(requester=faculty).order_by("-created_at", "-pk"))
+    fit = faculty_fit(faculty=faculty, schedule=schedule)
     incoming = list(
         base.filter(counterparty=faculty, cycle__isnull=True).filter(
             Q(status=SwapRequest.Status.MATCHED) | Q(status__in=[SwapRequest.Status.EXECUTED, SwapRequest.Status.DECLINED])
@@ -179,7 +183,7 @@ def _requests_context(faculty: Faculty, schedules: list[Schedule], schedule: Sch
     return {
         "faculty": faculty, "schedules": schedules, "schedule": schedule, "year": schedule.year, "form": form,
         "strategy_help": STRATEGY_HELP,
-        "mine": _request_rows(mine, faculty), "incoming": _request_rows(incoming, faculty),
+        "mine": _request_rows(mine, faculty, fit), "incoming": _request_rows(incoming, faculty, fit),
         "waiting_on_me": sum(1 for r in mine + incoming if awaits_confirmation_from(r, faculty)),
     }
 
@@ -234,23 +238,24 @@ def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         swap = service(request=swap, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        flash = ("error", " ".join(exc.messages))
     else:
         if swap.status == SwapRequest.Status.EXECUTED:
-            messages.success(request, "Swap done: the published schedule now shows your new week.")
+            flash = ("success", "Swap done: the published schedule now shows your new week.")
         elif swap.status == SwapRequest.Status.EXPIRED:
-            messages.error(request, swap.outcome)
+            flash = ("error", swap.outcome)
         elif action == "confirm":
-            messages.success(request, "Confirmed. The swap happens as soon as everyone involved has confirmed.")
+            flash = ("success", "Confirmed. The swap happens as soon as everyone involved has confirmed.")
         else:
-            messages.success(request, done)
+            flash = ("success", done)
     faculty = own_faculty(request.user)
     if request.htmx and faculty is not None:
         schedules = published_schedules_for_faculty(faculty)
         schedule = next((s for s in schedules if s.pk == swap.schedule_id), None)
-        if schedule is not None:
-            return render(request, "stability/market/my_requests.html#request_lists",
-                          _requests_context(faculty, schedules, schedule))
+        if schedule is not None:  # the message goes into the swapped region, not onto the next page load
+            context = {**_requests_context(faculty, schedules, schedule), "flash": flash}
+            return render(request, "stability/market/my_requests.html#request_lists", context)
+    messages.add_message(request, messages.SUCCESS if flash[0] == "success" else messages.ERROR, flash[1])
     if is_coordinator(request.user) and faculty is None:
         return redirect("swap_market", pk=swap.schedule_id)
     return redirect(_back("my_swap_requests", swap.schedule))
@@ -305,7 +310,7 @@ def swap_market_overview(request: HttpRequest) -> HttpResponse:
     return redirect("swap_market", pk=schedule.pk)
 
 
-def _market_context(schedule: Schedule, cleared: int | None = None) -> dict[str, Any]:
+def _market_context(schedule: Schedule) -> dict[str, Any]:
     requests = (SwapRequest.objects.filter(schedule=schedule)
                 .select_related("requester", "counterparty", "give__week", "take__week", "give__rotation", "take__rotation",
                                 "change", "created_by")
@@ -322,7 +327,8 @@ def _market_context(schedule: Schedule, cleared: int | None = None) -> dict[str,
         "open_count": sum(1 for r in active if r.status == SwapRequest.Status.OPEN),
         "matched_count": sum(1 for r in active if r.status == SwapRequest.Status.MATCHED),
         "schedules": list(published_schedules()),
-        "distance_percent": None if distance is None else _percent_points(distance), "cleared": cleared,
+        "distance_percent": None if distance is None else f"{100 * distance:.0f}",
+        "distance_calm": distance is not None and distance < 0.05,
     }
 
 
@@ -340,18 +346,19 @@ def swap_market(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def swap_market_clear_cycles(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = get_object_or_404(Schedule.objects.select_related("year"), pk=pk)
-    cleared: list = []
     try:
         cleared = swap_requests_clear_cycles(schedule=schedule, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        flash = ("error", " ".join(exc.messages))
     else:
         if cleared:
             sizes = ", ".join(str(len(c)) for c in cleared)
-            messages.success(request, f"Proposed {len(cleared)} trading cycle{'s' if len(cleared) != 1 else ''} "
-                                      f"(sizes {sizes}); each member is asked to confirm.")
+            flash = ("success", f"Proposed {len(cleared)} trading cycle{'s' if len(cleared) != 1 else ''} "
+                                f"(size {sizes}); each member is asked to confirm.")
         else:
-            messages.info(request, "No trading cycle among the open requests: nobody's wanted weeks close a loop.")
+            flash = ("success", "No trading cycle among the open requests: nobody's wanted weeks close a loop.")
     if request.htmx:
-        return render(request, "stability/market/coordinator.html#market_requests", _market_context(schedule, len(cleared)))
+        return render(request, "stability/market/coordinator.html#market_requests",
+                      {**_market_context(schedule), "flash": flash})
+    messages.add_message(request, messages.SUCCESS if flash[0] == "success" else messages.ERROR, flash[1])
     return redirect("swap_market", pk=schedule.pk)

@@ -90,6 +90,13 @@ def own_view(payload: dict[str, Any], faculty_id: int | None) -> dict[str, list[
     return {"top_instabilities": mine, "recommended_swaps": swaps}
 
 
+def _names(payload: dict[str, Any]) -> set[str]:
+    rows = [*payload.get("deviations", []), *payload.get("top_instabilities", [])]
+    names = {row.get(key) for row in rows for key in ("faculty_name", "partner_faculty_name")}
+    names |= {row.get(key) for row in payload.get("recommended_swaps", []) for key in ("a_faculty_name", "b_faculty_name")}
+    return {str(n) for n in names if n}
+
+
 class StabilityReportSerializer(serializers.ModelSerializer):
     """A stored stability report (DESIGN §9) with the field names integrations expect."""
 
@@ -153,13 +160,22 @@ class StabilityReportSerializer(serializers.ModelSerializer):
     def get_recommended_swaps(self, report: NashStabilityReport) -> list[dict[str, Any]]:
         return self._rows(report)["recommended_swaps"]
 
+    def _sentences(self, report: NashStabilityReport, key: str) -> list[str]:
+        """Warnings or recommendations; for a faculty member, without the sentences that name anyone."""
+        payload = report.payload or {}
+        sentences = [str(s) for s in payload.get(key, [])]
+        if not self._own():
+            return sentences
+        names = {name for name in _names(payload) if name}
+        return [s for s in sentences if not any(name in s for name in names)]
+
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_warnings(self, report: NashStabilityReport) -> list[str]:
-        return list((report.payload or {}).get("warnings", []))
+        return self._sentences(report, "warnings")
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_recommendations(self, report: NashStabilityReport) -> list[str]:
-        return list((report.payload or {}).get("recommendations", []))
+        return self._sentences(report, "recommendations")
 
     @extend_schema_field(serializers.FloatField(help_text="Largest beneficial-deviation gain"))
     def get_max_gain(self, report: NashStabilityReport) -> float:

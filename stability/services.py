@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import secrets
 import time
 from collections import Counter
@@ -74,14 +75,14 @@ class PublicationResult:
 # --- parameters ----------------------------------------------------------------------------------------------
 
 
-def stability_settings() -> dict[str, Any]:
-    return {**DEFAULTS, **getattr(settings, "GTSCHED_STABILITY", {})}
-
-
 DEFAULTS: dict[str, Any] = {
     "thresholds": (0.05, 0.15, 0.30), "prediction_base": 0.10, "prediction_pressure": 0.50, "restarts": 20,
     "top": 10, "report_max_age_s": 3600,
 }
+
+
+def stability_settings() -> dict[str, Any]:
+    return {**DEFAULTS, **getattr(settings, "GTSCHED_STABILITY", {})}
 
 
 def report_parameters(*, restarts: int | None = None) -> dict[str, Any]:
@@ -214,6 +215,27 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_INDEXED = re.compile(r"\bassignment \d+ \(faculty \d+")
+
+
+def _named_recommendations(recommendations: Sequence[str], top: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The core's advice in people's words: the sentence naming the largest instability by indices is rewritten
+    with names, dates and rotations (the core knows only indices)."""
+    out = []
+    for text in map(str, recommendations):
+        if _INDEXED.search(text):
+            if not top:
+                continue
+            x = top[0]
+            text = (
+                f"The largest instability: {x['faculty_name']} (week {x['week_index'] + 1}, {x['week']}, {x['rotation']}) "
+                f"and {x['partner_faculty_name']} (week {x['wanted_week_index'] + 1}, {x['wanted_week']}, "
+                f"{x['wanted_rotation']}) would both gain by swapping: +{x['gain_self']:.3f} and +{x['gain_partner']:.3f}."
+            )
+        out.append(text)
+    return out
+
+
 def _poa_detail(detail: Any) -> dict[str, Any] | None:
     if detail is None:
         return None
@@ -261,7 +283,7 @@ def stability_report_create(
         "recommended_swaps": recommended,
         "deviations": _deviation_rows(built, analysis, names),
         "warnings": [str(w) for w in result.warnings],
-        "recommendations": [str(r) for r in result.recommendations],
+        "recommendations": _named_recommendations(result.recommendations, top),
         "max_gain": _finite(result.max_gain) or 0.0,
         "avg_gain": _finite(result.avg_gain) or 0.0,
         "left_out": list(built.left_out),

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -26,6 +27,7 @@ from stability.services import (
     ACCEPTABLE_POA,
     PublishRefused,
     critical_refusal,
+    report_parameters,
     schedule_publish,
     schedule_recommended_swap_apply,
     stability_report_create,
@@ -37,6 +39,13 @@ LEVEL_SUMMARY = {
     StabilityLevel.MARGINAL: "Marginal: a few pairs would swap. It publishes, with a warning.",
     StabilityLevel.UNSTABLE: "Unstable: many pairs would swap soon after publication. It publishes, with a warning.",
     StabilityLevel.CRITICAL: "Critical: so many would swap that the gate refuses to publish without an override.",
+}
+AFTER_PUBLICATION = {
+    StabilityLevel.STABLE: "Stable: hardly anyone would gain by swapping.",
+    StabilityLevel.MARGINAL: "Marginal: a few pairs would gain by swapping; expect some swap requests.",
+    StabilityLevel.UNSTABLE: "Unstable: many pairs would gain by swapping; applying the recommended swaps settles it.",
+    StabilityLevel.CRITICAL: "Critical: most swap requests are still to come; applying the recommended swaps settles "
+                             "the schedule through audited changes.",
 }
 FORECAST_LABELS = {"stable": "Stable", "minor_adjustments": "Minor adjustments", "major_revision": "Major revision"}
 
@@ -62,7 +71,8 @@ def stability_overview(request: HttpRequest) -> HttpResponse:
 def stability_year(request: HttpRequest, label: int) -> HttpResponse:
     year = access_year(label)
     schedules = list(
-        Schedule.objects.filter(year=year).select_related("run", "published_by").order_by("-created_at", "-pk")
+        Schedule.objects.filter(year=year).select_related("run", "published_by")
+        .annotate(_assignments=Count("assignments")).order_by("-created_at", "-pk")
     )
     latest: dict[int, NashStabilityReport] = {}
     for report in NashStabilityReport.objects.filter(schedule__in=schedules).order_by("schedule_id", "-created_at", "-pk"):
@@ -71,10 +81,11 @@ def stability_year(request: HttpRequest, label: int) -> HttpResponse:
     order = {Schedule.Status.PUBLISHED: 0, Schedule.Status.DRAFT: 1, Schedule.Status.ARCHIVED: 2}
     rows = sorted(
         ({"schedule": s, "report": latest.get(s.pk), "publication": records.get(s.pk),
-          "assignments": s.assignments.count()} for s in schedules),
+          "assignments": s._assignments} for s in schedules),
         key=lambda row: order.get(row["schedule"].status, 3),
     )
-    context = {"year": year, "years": AcademicYear.objects.order_by("-label"), "rows": rows}
+    bands = [f"{100 * t:g} %" for t in report_parameters()["thresholds"]]
+    context = {"year": year, "years": AcademicYear.objects.order_by("-label"), "rows": rows, "bands": bands}
     return render(request, "stability/year.html", context)
 
 
@@ -92,7 +103,8 @@ def _report_context(schedule: Schedule, report: NashStabilityReport, *, form: Pu
         "schedule": schedule,
         "report": report,
         "payload": payload,
-        "level_summary": LEVEL_SUMMARY.get(report.stability_level, ""),
+        "level_summary": (LEVEL_SUMMARY if schedule.status == Schedule.Status.DRAFT else AFTER_PUBLICATION).get(
+            report.stability_level, ""),
         "forecast": FORECAST_LABELS.get(report.forecast, report.forecast),
         "gauge": distance_gauge_svg(report.nash_distance, thresholds=thresholds, level=report.stability_level),
         "gains_chart": gains_svg(top, title=f"Gains of the top instabilities of “{schedule.name}”") if top else "",

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
 from typing import Any
 
@@ -117,6 +117,7 @@ def cp_sat(
     # The flow hints maximise cardinality ignoring the side constraints: a bound on the assigned demand.
     bound = None if hint_rows is None else len(hint_rows)
     top = _restriction(problem, hint_rows, options)
+    found: list[np.ndarray] = []  # every round's solution (x part), newest first: fallbacks when time runs out
     while True:
         keep = None if top is None else (problem.rank <= top[:, None])[:, :, None] & problem.eligible
         run = _Run(problem, keep, options, seed=seed, deadline=deadline, hint_rows=hint_rows, cardinality_bound=bound)
@@ -126,20 +127,27 @@ def cp_sat(
             "model": "full" if keep is None else "restricted", "num_variables": run.a.n_x,
             "wildcards_used": int(used.sum()), "wall_s": run.wall_s,
         })
+        if run.solution is not None:
+            found.insert(0, run.rows())
         if keep is None or run.status in (INFEASIBLE, None) or not used.any() or time.perf_counter() >= deadline:
-            break  # out of time with wildcards: their demand is reported unassigned, status "feasible"
+            break  # out of time with wildcards: the best known full solution is reported, status "feasible"
         # Faculty whose wildcards were used see twice as deep into their order; after _ROUNDS, everyone sees all.
         top = None if len(details["rounds"]) >= _ROUNDS else np.where(used, np.maximum(2 * top, top + 4), top)
 
     details.update(levels=run.levels, solver_status=[level["solver_status"] for level in run.levels],
                    num_variables=run.a.n_x, num_model_variables=run.m.n_vars)
-    if run.status in (INFEASIBLE, None):
-        details["reason"] = run.reason
+    proven = run.status == OPTIMAL and not run.wildcards_used().any()
+    if proven:
+        rows = _tie_break(problem, run.rows(), options, seed=seed, deadline=deadline, details=details)
+    else:
+        # A restricted proof of infeasibility holds for the full model (it is a relaxation).
+        rows = None if run.status == INFEASIBLE else _best_known(problem, found, hint_rows, options)
+    if rows is None:
+        details["reason"] = run.reason or "no feasible allocation found within the time limit"
         return Allocation(
             status=INFEASIBLE, mechanism=MECHANISM, assignments=empty_assignments(),
             unassigned=problem.demand.copy(), details=details, wall_ms=1000 * (time.perf_counter() - started),
         )
-    rows = run.rows()
     served = np.bincount(rows[:, 0], minlength=problem.n_faculty)
     ranks = problem.rank[rows[:, 0], rows[:, 1]].astype(np.int64)
     profile = np.bincount(ranks, minlength=2)[1:]
@@ -148,7 +156,6 @@ def cp_sat(
     regret = regret_cost(ranks, options["cost"]).sum()
     if options["back_to_back"] == "soft":
         regret += options["back_to_back_penalty"] * details["back_to_back"]
-    proven = run.status == OPTIMAL and not run.wildcards_used().any()
     return Allocation(
         status=OPTIMAL if proven else FEASIBLE,
         mechanism=MECHANISM,
@@ -264,6 +271,127 @@ def _restriction(problem: Problem, hint_rows: np.ndarray | None, options: Mappin
     top[[i for i, _, low, _ in options["rotation_quotas"] if low > 0]] = n_weeks
     kept = np.count_nonzero(problem.eligible & (rank <= top[:, None])[:, :, None])
     return top if kept < _RESTRICT_BELOW * np.count_nonzero(problem.eligible) else None
+
+
+# ---------------------------------------------------------------------------------------------------- finish
+
+
+def _level_key(problem: Problem, rows: np.ndarray, options: Mapping[str, Any]) -> tuple[int, ...]:
+    """The lexicographic objective of a full allocation, smaller is better: unassigned demand, then the regret
+    (with the back-to-back penalties when soft) or the rank profile (greedy: −n(1), −n(2), …; generous: n(W), …,
+    n(1)) and the back-to-back occurrences when soft."""
+    ranks = problem.rank[rows[:, 0], rows[:, 1]].astype(np.int64)
+    soft = options["back_to_back"] == "soft"
+    b2b = back_to_back_count(rows) if soft else 0
+    unassigned = int(problem.demand.sum()) - len(rows)
+    if options["objective"] == "regret":
+        return unassigned, int(regret_cost(ranks, options["cost"]).sum()) + options["back_to_back_penalty"] * b2b
+    profile = np.bincount(ranks, minlength=problem.n_weeks + 1)[1:]
+    tiers = -profile if options["fairness"] == "greedy" else profile[::-1]
+    return (unassigned, *tiers.tolist(), b2b)
+
+
+def _meets_constraints(problem: Problem, rows: np.ndarray, options: Mapping[str, Any]) -> bool:
+    """Whether a full allocation meets the shared hard constraints and every side constraint (numpy, no solve)."""
+    from allocation.algorithms.feasibility import violations
+
+    n = problem.n_faculty
+    served = np.bincount(rows[:, 0], minlength=n)
+    candidate = Allocation(status=FEASIBLE, mechanism=MECHANISM, assignments=rows, unassigned=problem.demand - served)
+    if violations(problem, candidate):
+        return False
+    weeks = np.zeros((n, problem.n_weeks), dtype=bool)
+    weeks[rows[:, 0], rows[:, 1]] = True
+    k = options["max_holidays"]
+    if k is not None and (weeks[:, np.asarray(problem.is_holiday, dtype=bool)].sum(axis=1) > k).any():
+        return False
+    if options["back_to_back"] == "hard" and (weeks[:, 1:] & weeks[:, :-1]).any():
+        return False
+    if any((weeks[i] != weeks[j]).any() for i, j in options["pairs"]):
+        return False
+    per_rotation = np.zeros((n, problem.n_rotations), dtype=np.int64)
+    np.add.at(per_rotation, (rows[:, 0], rows[:, 2]), 1)
+    return all(low <= per_rotation[i, r] and (high is None or per_rotation[i, r] <= high)
+               for i, r, low, high in options["rotation_quotas"])
+
+
+def _repaired(problem: Problem, rows: np.ndarray, options: Mapping[str, Any]) -> np.ndarray:
+    """rows plus a least-regret completion of the unmet demand in the capacity left (paired faculty excepted).
+
+    A restricted round cut short by the time limit leaves its wildcard demand unassigned; this fills it with real
+    weeks where capacity allows. Side constraints are not modelled here: the caller checks the result."""
+    from allocation.algorithms.least_regret import least_regret
+
+    n = problem.n_faculty
+    need = problem.demand - np.bincount(rows[:, 0], minlength=n)
+    need[[i for pair in options["pairs"] for i in pair]] = 0
+    if not need.any():
+        return rows
+    load = np.zeros_like(problem.capacity)
+    np.add.at(load, (rows[:, 1], rows[:, 2]), 1)
+    busy = np.zeros((n, problem.n_weeks), dtype=bool)
+    busy[rows[:, 0], rows[:, 1]] = True
+    residual = replace(problem, eligible=problem.eligible & ~busy[:, :, None] & (need > 0)[:, None, None],
+                       demand=need, capacity=problem.capacity - load, preassigned=empty_assignments())
+    extra = least_regret(residual, rng=np.random.default_rng(0), cost=options["cost"]).assignments
+    return sort_assignments(np.concatenate([rows, extra])) if len(extra) else rows
+
+
+def _best_known(problem: Problem, found: list[np.ndarray], hint_rows: np.ndarray | None,
+                options: Mapping[str, Any]) -> np.ndarray | None:
+    """The lexicographically best full allocation known when the sequence was cut short: each round's solution
+    (wildcards dropped), the same completed by least regret, and the mechanism hint; None when none is valid."""
+    candidates = [c for rows in found for c in (_repaired(problem, rows, options), rows)]
+    candidates += [] if hint_rows is None else [sort_assignments(hint_rows)]
+    valid = [rows for rows in candidates if _meets_constraints(problem, rows, options)]
+    return min(valid, key=lambda rows: _level_key(problem, rows, options)) if valid else None
+
+
+_TIE_BREAK_WEIGHTS = 2**30
+
+
+def _tie_break(problem: Problem, rows: np.ndarray, options: Mapping[str, Any], *, seed: int, deadline: float,
+               details: dict[str, Any]) -> np.ndarray:
+    """Among the full model's optima, the one of least seeded random weight.
+
+    Several search workers race, so which of several tied optima a solve returns varies from run to run. Fixing
+    every level at its (unique) optimal value and minimising weights drawn from the seed, uniform in
+    1..2^30, over every eligible triple makes the optimum unique with probability ≥ 1 − triples / 2^30 (the
+    isolation lemma: Mulmuley, Vazirani & Vazirani, "Matching is as easy as matrix inversion", Combinatorica 7,
+    1987), so the same seed gives the same schedule. Built on the full model because the restricted one depends on
+    which wildcards earlier rounds happened to use. Out of time, the optimum in hand is kept."""
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0:
+        details["tie_break"] = "NOT_SOLVED"
+        return rows
+    a = _Assignment(problem, None)
+    m, _, b2b = _build(problem, a, options)
+    x = np.arange(a.n_x)
+    key = _level_key(problem, rows, options)
+    m.linear(x, 1, len(rows), len(rows))
+    if options["objective"] == "regret":
+        # b ≥ the back-to-back indicator, so a total at the optimum forces b to the indicator.
+        coeffs = np.concatenate([regret_cost(a.rank, options["cost"]), np.full(len(b2b), options["back_to_back_penalty"])])
+        m.linear(np.concatenate([x, b2b]), coeffs, 0, key[1])
+    else:
+        profile = np.bincount(problem.rank[rows[:, 0], rows[:, 1]], minlength=problem.n_weeks + 1)
+        for r in np.unique(a.rank):
+            m.linear(x[a.rank == r], 1, int(profile[r]), int(profile[r]))
+        if len(b2b):
+            m.linear(b2b, 1, 0, key[-1])
+    weights = np.random.default_rng(seed).integers(1, _TIE_BREAK_WEIGHTS + 1, size=a.n_x)
+    objective = m.total(x, weights, int(weights.sum()))
+    hint = np.zeros(m.n_vars, dtype=np.int64)
+    hint[a.index_of(rows)] = 1
+    hint = m.complete(hint)
+    status, values, wall = m.solve((objective, 1), hint=hint if m.feasible(hint) else None,
+                                   parameters=_parameters(options["workers"], seed), time_limit_s=remaining)
+    details["tie_break"] = status
+    details["tie_break_wall_s"] = wall
+    if status != "OPTIMAL":
+        return rows
+    chosen = values[: a.n_x].astype(bool)
+    return sort_assignments(np.column_stack([a.faculty[chosen], a.week[chosen], a.rotation[chosen]]))
 
 
 # ---------------------------------------------------------------------------------------------------- model
@@ -598,7 +726,9 @@ class _Run:
         cols = np.concatenate([primary, self.b2b])
         coeffs = np.concatenate([regret_cost(a.rank, options["cost"]), regret_cost(a.w_rank, options["cost"]),
                                  np.full(len(self.b2b), options["back_to_back_penalty"])])
-        self._optimise("regret", self.m.total(cols, coeffs, int(coeffs.sum())), 1)
+        # A wildcard counts up to w_high units: the total's bound weighs each coefficient by its variable's range.
+        high = int((coeffs * np.asarray(self.m.high, dtype=np.int64)[cols]).sum())
+        self._optimise("regret", self.m.total(cols, coeffs, high), 1)
 
     def _fairness(self, primary: np.ndarray, assigned: int) -> None:
         a, m = self.a, self.m
@@ -649,12 +779,12 @@ class _Run:
                 return True
         remaining = self.deadline - time.perf_counter()
         if remaining <= 0:
-            return self._out_of_time(name)
+            return self._out_of_time(name, best)
         status, values, wall = self.m.solve((var, sense), hint=best, parameters=self.parameters, time_limit_s=remaining)
         self.levels.append({"name": name, "solver_status": status,
                             "objective": None if values is None else report(int(values[var])), "wall_s": wall,
                             "solves": 1})
-        if not self._accept(status, values):
+        if not self._accept(status, values, best):
             return False
         self.m.set_domain(var, values[var], values[var])
         return True
@@ -701,21 +831,23 @@ class _Run:
             self.status = FEASIBLE
         return proven
 
-    def _accept(self, status: str, values: np.ndarray | None) -> bool:
+    def _accept(self, status: str, values: np.ndarray | None, best: np.ndarray | None) -> bool:
         if status == "INFEASIBLE":
             self.status, self.solution, self.reason = INFEASIBLE, None, "the hard constraints cannot all be met"
             return False
-        if values is None:  # time limit before any solution: keep the incumbent, if there is one
-            return self._out_of_time(None)
+        if values is None:  # time limit before any solution: keep the best candidate, if there is one
+            return self._out_of_time(None, best)
         if status != "OPTIMAL":
             self.status = FEASIBLE
         self.solution = values
         return True
 
-    def _out_of_time(self, name: str | None) -> bool:
+    def _out_of_time(self, name: str | None, best: np.ndarray | None) -> bool:
         if name is not None:
             self.levels.append({"name": name, "solver_status": "NOT_SOLVED", "objective": None, "wall_s": 0.0,
                                 "solves": 0})
+        # The candidate meets every constraint and fixed level: a valid incumbent even before any solve succeeded.
+        self.solution = best if best is not None else self.solution
         if self.solution is None:
             self.status, self.reason = None, "no feasible allocation found within the time limit"
         else:

@@ -20,6 +20,10 @@ The rows of each slot sit in a padded (S, width) table, so a group of slots is o
 and every per-slot reduction is a plain reduction over its middle axis. Blocks of slots are processed in turn so
 the working set stays under ``CHUNK_BYTES`` whatever m is. Row m and faculty n are sentinels that can never swap;
 the padding points at them. Slot occupancy never changes under swaps, so a swap exchanges two table entries.
+
+"No such row" is 0, not -inf: a gain that counts is > ε ≥ 0, so the masked gain G·M is > 0 exactly where M holds,
+and a multiplication is several times faster than np.where on a random mask. Ties in Bmax go to the row that comes
+first in the slot's table (the lowest index while the table is freshly built).
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from stability.algorithms.types import SwapProblem
 
 CHUNK_BYTES = 24 * 2**20   # temporaries of one block of the scan
 _BYTES_PER_CELL = 48       # the scan's temporaries per (row, slot) cell
-NEG = -np.inf
 
 
 class SwapState:
@@ -69,11 +72,25 @@ class SwapState:
         self.table[slot[by_slot], col] = by_slot
         self.col = np.zeros(m + 1, dtype=np.int64)
         self.col[by_slot] = col
+        self.week_slots = np.arange(n_slots).reshape(n_weeks, n_rot)
+        self.slot_index = np.arange(n_slots)[:, None]
+        self.mirror()
+
+    def mirror(self) -> None:
+        """fac, base and locked of every table cell, kept in step with the table by swap()."""
+        self.t_fac = self.fac[self.table]
+        self.t_base = self.base[self.table]
+        self.t_locked = self.locked[self.table]
+        # The same, transposed (width, S) and contiguous, for the column refresh of the dynamics.
+        self.tt_fac = np.ascontiguousarray(self.t_fac.T)
+        self.tt_base = np.ascontiguousarray(self.t_base.T)
+        self.tt_locked = np.ascontiguousarray(self.t_locked.T)
 
     def copy(self) -> SwapState:
         other = object.__new__(SwapState)
         other.__dict__.update(self.__dict__)
-        for name in ("fac", "slot", "locked", "base", "holds", "cannot", "table", "col"):
+        for name in ("fac", "slot", "locked", "base", "holds", "cannot", "table", "col", "t_fac", "t_base", "t_locked",
+                     "tt_fac", "tt_base", "tt_locked"):
             setattr(other, name, getattr(self, name).copy())
         return other
 
@@ -88,25 +105,48 @@ class SwapState:
     def block(self, slots: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows, G, F) of the rows in the given slots against every slot: (k, width), (k, width, S) twice."""
         rows = self.table[slots]
-        f = self.fac[rows]
-        gain = self.u_slot[f] - self.base[rows][..., None]
-        feasible = ~(self.cannot[f] | self.locked[rows][..., None])
+        f = self.t_fac[slots]
+        gain = np.take(self.u_slot, f, axis=0)
+        np.subtract(gain, self.t_base[slots][..., None], out=gain)
+        feasible = np.take(self.cannot, f, axis=0)
+        np.logical_or(feasible, self.t_locked[slots][..., None], out=feasible)
+        np.logical_not(feasible, out=feasible)
+        return rows, gain, feasible
+
+    def masked_block(self, slots: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, G·M, F) for the rows in the given slots; G·M is > 0 exactly where M holds."""
+        rows, gain, feasible = self.block(slots)
+        wants = gain > self.eps
+        wants &= feasible
+        np.multiply(gain, wants, out=gain)
         return rows, gain, feasible
 
     def block_columns(self, cols: np.ndarray) -> np.ndarray:
-        """G where M holds, -inf elsewhere, for every table row against the given slots: (S, width, k)."""
-        rows = self.table
-        f = self.fac[rows]
-        gain = self.u_slot[:, cols][f] - self.base[rows][..., None]
-        ok = ~(self.cannot[:, cols][f] | self.locked[rows][..., None]) & (gain > self.eps)
-        return np.where(ok, gain, NEG)
+        """G·M of every table row against the given slots, as (width, S, k): the per-slot reduction then runs
+        over the first axis, on long contiguous rows."""
+        f = self.tt_fac
+        gain = np.take(self.u_slot[:, cols], f, axis=0)
+        np.subtract(gain, self.tt_base[..., None], out=gain)
+        ok = np.take(self.cannot[:, cols], f, axis=0)
+        np.logical_or(ok, self.tt_locked[..., None], out=ok)
+        np.logical_not(ok, out=ok)
+        ok &= gain > self.eps
+        np.multiply(gain, ok, out=gain)
+        return gain
 
     def masked(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """G where M holds, -inf elsewhere, for broadcast index arrays rows and cols."""
-        f = self.fac[rows]
-        gain = self.u_slot[f, cols] - self.base[rows]
-        ok = ~(self.cannot[f, cols] | self.locked[rows]) & (gain > self.eps)
-        return np.where(ok, gain, NEG)
+        """G·M (> 0 exactly where M holds) for broadcast index arrays rows and cols."""
+        return self._masked(np.take(self.fac, rows), np.take(self.base, rows), np.take(self.locked, rows), cols)
+
+    def masked_cells(self, slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """G·M of the table rows of slots[q] against cols[q]: (q, width)."""
+        return self._masked(self.t_fac[slots], self.t_base[slots], self.t_locked[slots], cols[:, None])
+
+    def _masked(self, f: np.ndarray, base: np.ndarray, locked: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        at = f * self.n_slots + cols                   # flat takes: far faster than 2-D fancy indexing
+        gain = np.take(self.u_slot.ravel(), at) - base
+        ok = ~(np.take(self.cannot.ravel(), at) | locked) & (gain > self.eps)
+        return gain * ok
 
     def swap(self, a: int, b: int) -> None:
         """Execute the swap of rows a and b: a's holder takes b's slot and vice versa."""
@@ -120,6 +160,12 @@ class SwapState:
         ca, cb = self.col[a], self.col[b]
         self.table[sa, ca], self.table[sb, cb] = b, a
         self.col[a], self.col[b] = cb, ca
+        self.t_fac[sa, ca], self.t_fac[sb, cb] = j, i
+        self.t_base[sa, ca], self.t_base[sb, cb] = self.base[b], self.base[a]
+        self.t_locked[sa, ca], self.t_locked[sb, cb] = self.locked[b], self.locked[a]
+        self.tt_fac[ca, sa], self.tt_fac[cb, sb] = j, i
+        self.tt_base[ca, sa], self.tt_base[cb, sb] = self.base[b], self.base[a]
+        self.tt_locked[ca, sa], self.tt_locked[cb, sb] = self.locked[b], self.locked[a]
         r = self.n_rot
         for k in (i, j):
             self.cannot[k, wa * r:(wa + 1) * r] = ~self.elig[k, wa * r:(wa + 1) * r] | self.holds[k, wa]
@@ -128,10 +174,11 @@ class SwapState:
 
 @dataclass
 class Tables:
-    """Slot-pair tables of one scan (see the module docstring); barg is m (the sentinel) where bmax is -inf."""
+    """Slot-pair tables of one scan (see the module docstring); bmax is 0 and barg m (the sentinel) where no row
+    of s wants t."""
 
-    count: np.ndarray      # C (S, S) int64
-    feasible: np.ndarray   # E (S, S) int64, only when asked for
+    count: np.ndarray      # C (S, S)
+    feasible: np.ndarray   # E (S, S), only when asked for
     gain_sum: np.ndarray   # Σ G over a in s with M[a, t], (S, S), only when asked for
     bmax: np.ndarray       # (S, S) float
     barg: np.ndarray       # (S, S) int64
@@ -142,7 +189,7 @@ class Scan:
     tables: Tables
     in_blocking: np.ndarray
     best_partner: np.ndarray     # -1 where none
-    best_total: np.ndarray       # -inf where none
+    best_total: np.ndarray       # 0 where none
 
 
 def _blocks(state: SwapState) -> list[slice]:
@@ -150,54 +197,72 @@ def _blocks(state: SwapState) -> list[slice]:
     return [slice(s, min(s + per, state.n_slots)) for s in range(0, state.n_slots, per)]
 
 
+def _counts(mask: np.ndarray) -> np.ndarray:
+    """Σ over a block's middle axis of a boolean mask, as a small unsigned integer array."""
+    return mask.view(np.uint8).sum(axis=1, dtype=np.uint16 if mask.shape[1] < 2**16 else np.int64)
+
+
+def _slot_argmax(gm: np.ndarray, rows: np.ndarray, best: np.ndarray, m: int) -> np.ndarray:
+    """The first row of each (slot, column) block entry reaching best, m where best is 0 — without an argmax over
+    the middle axis (slow in numpy): the first hit is the largest of descending column weights."""
+    width = gm.shape[1]
+    weights = np.arange(width, 0, -1, dtype=np.uint8 if width < 256 else np.int64)[None, :, None]
+    first = width - ((gm == best[:, None, :]) * weights).max(axis=1).astype(np.int64)
+    picked = np.take_along_axis(rows, first, axis=1)
+    return np.where(best > 0, picked, m)
+
+
 def tables(state: SwapState, *, full: bool = True) -> tuple[Tables, list]:
-    """Pass 1: C, Bmax/Barg (and E, Σ G when full) block by block. Returns the blocks' (rows, masked G) when
+    """Pass 1: C, Bmax/Barg (and E, Σ G when full) block by block. Returns the blocks' (slice, rows, G·M) when
     everything fits in one block, for pass 2 to reuse."""
     n_slots, m = state.n_slots, state.m
     count = np.zeros((n_slots, n_slots), dtype=np.int64)
     feasible = np.zeros_like(count) if full else count
     gain_sum = np.zeros((n_slots, n_slots)) if full else np.zeros((0, 0))
-    bmax = np.full((n_slots, n_slots), NEG)
+    bmax = np.zeros((n_slots, n_slots))
     barg = np.full((n_slots, n_slots), m, dtype=np.int64)
     blocks = _blocks(state)
     kept = []
     for sl in blocks:
-        rows, gain, ok = state.block(sl)
-        wants = ok & (gain > state.eps)
-        count[sl] = np.count_nonzero(wants, axis=1)
-        gm = np.where(wants, gain, NEG)
+        rows, gm, ok = state.masked_block(sl)
+        count[sl] = _counts(gm > 0)
         if full:
-            feasible[sl] = np.count_nonzero(ok, axis=1)
-            gain_sum[sl] = np.where(wants, gain, 0.0).sum(axis=1)
-        del gain, ok, wants
-        arg = gm.argmax(axis=1)[:, None, :]
-        best = np.take_along_axis(gm, arg, axis=1)[:, 0, :]
+            feasible[sl] = _counts(ok)
+            gain_sum[sl] = gm.sum(axis=1)
+        del ok
+        best = gm.max(axis=1)
         bmax[sl] = best
-        barg[sl] = np.where(best > NEG, np.take_along_axis(rows[..., None], arg, axis=1)[:, 0, :], m)
+        barg[sl] = _slot_argmax(gm, rows, best, m)
         if len(blocks) == 1:
             kept.append((sl, rows, gm))
     return Tables(count, feasible, gain_sum, bmax, barg), kept
 
 
 def scan(state: SwapState) -> Scan:
-    """Pass 1 (tables) and pass 2 (per assignment: in a blocking swap, best blocking partner)."""
+    """Pass 1 (tables) and pass 2 (per assignment: in a blocking swap, best blocking partner).
+
+    a's best partner: the largest gain_a + gain_b; ties go to the partner's slot that comes first (week, then
+    rotation), then to the lowest index in that slot.
+    """
     m = state.m
     tabs, kept = tables(state)
     wanted_back = tabs.count.T > 0          # [s, t]: somebody in t wants s
-    bmax_t, barg_t = tabs.bmax.T, tabs.barg.T
+    bmax_t, barg_t = tabs.bmax.T.copy(), tabs.barg.T.copy()
     in_blocking = np.zeros(m + 1, dtype=bool)
     partner = np.full(m + 1, -1, dtype=np.int64)
-    best_total = np.full(m + 1, NEG)
+    best_total = np.zeros(m + 1)
     for sl, rows, gm in kept or ((sl, None, None) for sl in _blocks(state)):
         if gm is None:
-            rows, gain, ok = state.block(sl)
-            gm = np.where(ok & (gain > state.eps), gain, NEG)
-            del gain, ok
-        valid = (gm > NEG) & wanted_back[sl][:, None, :]
-        total = np.where(valid, gm + bmax_t[sl][:, None, :], NEG)
-        best = total.max(axis=2)
-        pick = np.where(valid & (total == best[..., None]), barg_t[sl][:, None, :], m).min(axis=2)
-        inb = best > NEG
+            rows, gm, _ = state.masked_block(sl)
+        valid = gm > 0
+        valid &= wanted_back[sl][:, None, :]
+        total = gm + bmax_t[sl][:, None, :]
+        np.multiply(total, valid, out=total)
+        del valid
+        at = total.argmax(axis=2)
+        best = np.take_along_axis(total, at[..., None], axis=2)[..., 0]
+        inb = best > 0
+        pick = np.take_along_axis(np.broadcast_to(barg_t[sl][:, None, :], total.shape), at[..., None], axis=2)[..., 0]
         in_blocking[rows] = inb
         partner[rows] = np.where(inb, pick, -1)
         best_total[rows] = best
@@ -211,28 +276,30 @@ def in_blocking(state: SwapState) -> np.ndarray:
     blocks = _blocks(state)
     kept = []
     for sl in blocks:
-        rows, gain, ok = state.block(sl)
-        wants = ok & (gain > state.eps)
-        count[sl] = np.count_nonzero(wants, axis=1)
+        rows, gm, _ = state.masked_block(sl)
+        wants = gm > 0
+        count[sl] = _counts(wants)
         if len(blocks) == 1:
             kept.append((sl, rows, wants))
     wanted_back = count.T > 0
     out = np.zeros(m + 1, dtype=bool)
     for sl, rows, wants in kept or ((sl, None, None) for sl in blocks):
         if wants is None:
-            rows, gain, ok = state.block(sl)
-            wants = ok & (gain > state.eps)
-        out[rows] = (wants & wanted_back[sl][:, None, :]).any(axis=2)
+            rows, gm, _ = state.masked_block(sl)
+            wants = gm > 0
+        wants &= wanted_back[sl][:, None, :]
+        out[rows] = wants.any(axis=2)
     return out[:m]
 
 
 class SlotTable:
     """Bmax/Barg and the best blocking swap kept exact while swaps execute (dynamics) or rows drop out (greedy).
 
-    total = Bmax + Bmaxᵀ is symmetric; rowmax/rowarg hold each row's best entry. A swap of rows a (slot sa, week
-    wa) and b changes the rows of two faculty members only: their feasibility at weeks wa and wb, and the gains of
-    a and b themselves. So Bmax changes only in the columns of weeks wa, wb and the rows sa, sb ⊂ those columns,
-    and total only in those rows and columns.
+    total[s, t] = Bmax[s, t] + Bmax[t, s] where both sides want (0 elsewhere) is symmetric; rowmax/rowarg hold
+    each row's best entry. A swap of rows a (slot sa, week wa) and b (sb, wb) changes the rows of two faculty
+    members only: their feasibility at weeks wa and wb, and the gains of a and b themselves. So Bmax changes only
+    in the columns of weeks wa and wb and in rows sa, sb (which are among those columns), and total only in those
+    rows and columns.
     """
 
     def __init__(self, state: SwapState, tabs: Tables) -> None:
@@ -242,7 +309,7 @@ class SlotTable:
         self._recompute()
 
     def _recompute(self) -> None:
-        self.total = self.bmax + self.bmax.T
+        self.total = _pair_total(self.bmax, self.bmax.T)
         self.rowarg = self.total.argmax(axis=1)
         self.rowmax = self.total[np.arange(len(self.total)), self.rowarg]
 
@@ -252,44 +319,46 @@ class SlotTable:
             return None
         s = int(np.argmax(self.rowmax))
         value = float(self.rowmax[s])
-        if value == NEG:
+        if value <= 0:
             return None
         t = int(self.rowarg[s])
         return int(self.barg[s, t]), int(self.barg[t, s]), value
 
     def swap(self, a: int, b: int) -> None:
         st = self.state
-        sa, sb = st.slot[a], st.slot[b]
+        sa, sb = int(st.slot[a]), int(st.slot[b])
         r = st.n_rot
         st.swap(a, b)
         wa, wb = sa // r, sb // r
-        cols = np.r_[wa * r:(wa + 1) * r, wb * r:(wb + 1) * r] if wa != wb else np.arange(wa * r, (wa + 1) * r)
-        # Rows sa and sb are among these columns; refresh their whole rows, then the columns.
-        rows, gain, ok = st.block(np.array([sa, sb]))
-        self._set_rows(np.array([sa, sb]), rows, np.where(ok & (gain > st.eps), gain, NEG))
-        gm = st.block_columns(cols)
-        arg = gm.argmax(axis=1)[:, None, :]
-        best = np.take_along_axis(gm, arg, axis=1)[:, 0, :]
+        cols = st.week_slots[[wa, wb]].ravel()
+        # Whole rows sa and sb (a and b moved), then the columns of the two weeks for everybody.
+        two = np.array([sa, sb])
+        rows, gm, _ = st.masked_block(two)
+        best = gm.max(axis=1)
+        self.bmax[two] = best
+        self.barg[two] = _slot_argmax(gm, rows, best, st.m)
+        gm = st.block_columns(cols)                                   # (width, S, k)
+        best = gm.max(axis=0)
         self.bmax[:, cols] = best
-        self.barg[:, cols] = np.where(best > NEG, np.take_along_axis(st.table[..., None], arg, axis=1)[:, 0, :], st.m)
+        width = gm.shape[0]
+        weights = np.arange(width, 0, -1, dtype=np.uint8 if width < 256 else np.int64)[:, None, None]
+        first = width - ((gm == best[None]) * weights).max(axis=0).astype(np.int64)   # (S, k)
+        picked = st.table[st.slot_index, first]
+        self.barg[:, cols] = np.where(best > 0, picked, st.m)
         self._update_total(cols)
-
-    def _set_rows(self, slots: np.ndarray, rows: np.ndarray, gm: np.ndarray) -> None:
-        arg = gm.argmax(axis=1)[:, None, :]
-        best = np.take_along_axis(gm, arg, axis=1)[:, 0, :]
-        self.bmax[slots] = best
-        self.barg[slots] = np.where(best > NEG, np.take_along_axis(rows[..., None], arg, axis=1)[:, 0, :], self.state.m)
 
     def _update_total(self, x: np.ndarray) -> None:
         """Entries of total in rows and columns x changed (total is symmetric)."""
-        fresh = self.bmax[x] + self.bmax[:, x].T            # total[x, :]
+        fresh = _pair_total(self.bmax[x], self.bmax[:, x].T)          # total[x, :]
         self.total[x] = fresh
         self.total[:, x] = fresh.T
-        # Rows whose best entry sat in a changed column may have lost it: recompute them; others can only
+        # A row whose best entry sat in a changed column may have lost it: recompute it; any other row can only
         # have gained in the changed columns.
-        stale = np.isin(self.rowarg, x)
-        stale[x] = True
-        column = self.total[:, x]
+        changed = np.zeros(len(self.rowmax), dtype=bool)
+        changed[x] = True
+        stale = changed[self.rowarg]
+        stale |= changed
+        column = fresh.T
         at = column.argmax(axis=1)
         value = column[np.arange(len(column)), at]
         up = ~stale & (value > self.rowmax)
@@ -304,13 +373,23 @@ class SlotTable:
         """Take rows out of every swap (lock them) and repair the entries whose best row they were."""
         st = self.state
         st.locked[rows] = True
+        st.mirror()
         gone = np.zeros(st.m + 1, dtype=bool)
         gone[rows] = True
         s, t = np.nonzero(gone[self.barg])
         if len(s):
-            gm = st.masked(st.table[s], t[:, None])                  # (q, width)
+            gm = st.masked_cells(s, t)                               # (q, width)
             arg = gm.argmax(axis=1)
             best = gm[np.arange(len(s)), arg]
             self.bmax[s, t] = best
-            self.barg[s, t] = np.where(best > NEG, st.table[s, arg], st.m)
+            self.barg[s, t] = np.where(best > 0, st.table[s, arg], st.m)
         self._recompute()
+
+
+def _pair_total(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """forward + backward where both sides want (both > 0), else 0."""
+    both = forward > 0
+    both &= backward > 0
+    total = forward + backward
+    np.multiply(total, both, out=total)
+    return total

@@ -80,7 +80,7 @@ def swap_gains(problem: SwapProblem, a: int, b: int) -> tuple[bool, float, float
     gain_i, gain_j = float(u[i, w2] - u[i, w]), float(u[j, w] - u[j, w2])
     holds_i = bool(((p.assignments[:, 0] == i) & (p.assignments[:, 1] == w2)).any())
     holds_j = bool(((p.assignments[:, 0] == j) & (p.assignments[:, 1] == w)).any())
-    feasible = (
+    feasible = bool(
         i != j and not holds_i and not holds_j and bool(p.eligible[i, w2, r2]) and bool(p.eligible[j, w, r])
         and not p.locked[a] and not p.locked[b]
     )
@@ -118,7 +118,7 @@ def swap_candidates(
     everyone = np.arange(m)
     wants_back = state.masked(everyone, np.full(m, sa))               # M[b, slot a]
     wants = state.masked(np.full(m, a), state.slot[:m])               # M[a, slot b]
-    ok = (wants_back > _state.NEG) & (wants > _state.NEG)
+    ok = (wants_back > 0) & (wants > 0)
     if weeks is not None:
         ok &= np.isin(state.slot[:m] // state.n_rot, weeks)
     partners = np.flatnonzero(ok)

@@ -86,7 +86,7 @@ def market_preferences(
     gm = state.masked(rows[:, None], state.slot[rows][None, :])   # (K, K): gain of k's holder taking item l
     out = []
     for k in range(len(rows)):
-        ok = gm[k] > _state.NEG
+        ok = gm[k] > 0
         if wanted_weeks is not None and wanted_weeks[k] is not None:
             weeks = _validate.weeks(wanted_weeks[k], p.eligible.shape[1])
             ok &= np.isin(p.assignments[rows, 1], weeks)

@@ -76,9 +76,10 @@ class SwapAnalysis:
     in_blocking:               (m,) bool, a belongs to at least one blocking swap.
     nash_distance:             in_blocking.mean() (0 when m == 0).
     max_gain, avg_gain:        of gain_a + gain_b over the blocking swaps (0 when there are none).
-    best_partner:              (m,) int, a's blocking partner with the largest gain_a + gain_b (ties: the lowest
-                               index), -1 when a is in no blocking swap; best_gain_self / best_gain_partner are the
-                               two gains of that swap (0 when there is none).
+    best_partner:              (m,) int, a's blocking partner with the largest gain_a + gain_b (ties: the partner
+                               whose slot comes first — week, then rotation — then the lowest index), -1 when a is
+                               in no blocking swap; best_gain_self / best_gain_partner are the two gains of that
+                               swap (0 when there is none).
     """
 
     status: str

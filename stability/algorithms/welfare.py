@@ -72,12 +72,17 @@ def random_feasible_schedule(problem: SwapProblem, rng: np.random.Generator) -> 
 
 
 def _random(p: SwapProblem, rng: np.random.Generator) -> np.ndarray:
-    return _flow_schedule(
-        p, lambda i, w: rng.integers(0, _RANDOM_COST, size=len(i)), lambda k: rng.integers(0, _RANDOM_COST, size=k)
-    )
+    return _flow_schedule(p, lambda i, w: rng.integers(0, _RANDOM_COST, size=len(i)), rng)
 
 
-def _flow_schedule(p: SwapProblem, pair_cost, slot_cost) -> np.ndarray:
+def _flow_schedule(p: SwapProblem, pair_cost, rng: np.random.Generator | None) -> np.ndarray:
+    """The free rows placed by one min-cost flow; pair_cost(i, w) gives the int64 cost of faculty i serving week w.
+
+    (i, w) pairs that may use the same rotations in the same week share one group node (w, mask), so the network
+    has n + W·(distinct masks) + S nodes rather than one node per pair: the arc i → group (capacity 1) keeps one
+    slot per faculty member per week, and any flow splits back into rows because every member of a group may take
+    every rotation of its mask. rng (random schedules) randomises the rotation arcs and who takes which rotation.
+    """
     n, n_weeks, n_rot = p.eligible.shape
     rows, locked = p.assignments, p.locked
     out = rows.copy()
@@ -96,32 +101,48 @@ def _flow_schedule(p: SwapProblem, pair_cost, slot_cost) -> np.ndarray:
     allowed[rows[locked, 0], rows[locked, 1], :] = False
     allowed &= (demand > 0)[:, None, None] & (capacity > 0)[None, :, :]
     pair_i, pair_w = np.nonzero(allowed.any(axis=2))
-    k = len(pair_i)
-    via_pair, via_r = np.nonzero(allowed[pair_i, pair_w])
+    masks = allowed[pair_i, pair_w]                                   # (pairs, R)
+    if n_rot <= 62:   # pack each mask into an integer key with its week: one 1-D unique, not a row-wise one
+        key = pair_w * (1 << n_rot) + masks @ (1 << np.arange(n_rot, dtype=np.int64))
+        _, group, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, group, inverse = np.unique(np.column_stack([pair_w, masks]), axis=0, return_index=True,
+                                      return_inverse=True)
+    inverse = inverse.ravel()
+    g_week = pair_w[group]
+    g_tail, g_rot = np.nonzero(masks[group])                          # group → rotation arcs
     open_slot = np.flatnonzero(capacity.ravel() > 0)
-    # Nodes: faculty 0..n-1, slots n..n+S-1, pairs (i, w) after, sink last.
-    n_slots = n_weeks * n_rot
-    pair0 = n + n_slots
-    sink = pair0 + k
-    tails = np.concatenate([pair_i, pair0 + via_pair, n + open_slot]).astype(np.int32)
-    heads = np.concatenate([pair0 + np.arange(k), n + pair_w[via_pair] * n_rot + via_r,
+    n_pairs, n_groups, n_links = len(pair_i), len(group), len(g_tail)
+    # Nodes: faculty 0..n-1, groups, slots (w·R + r), sink.
+    group0 = n
+    slot0 = group0 + n_groups
+    sink = slot0 + n_weeks * n_rot
+    tails = np.concatenate([pair_i, group0 + g_tail, slot0 + open_slot]).astype(np.int32)
+    heads = np.concatenate([group0 + inverse, slot0 + g_week[g_tail] * n_rot + g_rot,
                             np.full(len(open_slot), sink)]).astype(np.int32)
-    caps = np.concatenate([np.ones(k + len(via_pair), dtype=np.int64), capacity.ravel()[open_slot]])
-    rotation_cost = np.zeros(len(via_pair), dtype=np.int64) if slot_cost is None else slot_cost(len(via_pair))
-    costs = np.concatenate([pair_cost(pair_i, pair_w), rotation_cost, np.zeros(len(open_slot), dtype=np.int64)])
+    group_size = np.bincount(inverse, minlength=n_groups)
+    caps = np.concatenate([np.ones(n_pairs, dtype=np.int64), group_size[g_tail], capacity.ravel()[open_slot]])
+    link_cost = np.zeros(n_links, dtype=np.int64) if rng is None else rng.integers(0, _RANDOM_COST, size=n_links)
+    costs = np.concatenate([np.asarray(pair_cost(pair_i, pair_w), dtype=np.int64), link_cost,
+                            np.zeros(len(open_slot), dtype=np.int64)])
     flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs.astype(np.int64))
+    flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     nodes = np.r_[np.flatnonzero(demand), sink].astype(np.int32)
     flow.set_nodes_supplies(nodes, np.r_[demand[demand > 0], -total].astype(np.int64))
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"stability: the min-cost-flow solver stopped with status {status!r}.")
-    used = flow.flows(np.arange(k, k + len(via_pair), dtype=np.int32)) > 0
-    chosen = np.column_stack([pair_i[via_pair[used]], pair_w[via_pair[used]], via_r[used]]).astype(np.int64)
-    # Row k keeps its faculty member: the free rows of each faculty take that faculty's chosen slots in turn.
+    chosen = np.flatnonzero(flow.flows(np.arange(n_pairs, dtype=np.int32)) > 0)
+    link_flow = flow.flows(np.arange(n_pairs, n_pairs + n_links, dtype=np.int32))
+    # Members of each group (by group, then faculty or at random) take the group's rotations in turn.
+    tiebreak = pair_i[chosen] if rng is None else rng.permutation(len(chosen))
+    chosen = chosen[np.lexsort((tiebreak, inverse[chosen]))]
+    rotation = np.repeat(g_rot, link_flow)[np.argsort(np.repeat(g_tail, link_flow), kind="stable")]
+    placed = np.column_stack([pair_i[chosen], pair_w[chosen], rotation]).astype(np.int64)
+    # Row k keeps its faculty member: the free rows of each faculty take that faculty's placed slots in turn.
     free_rows = np.flatnonzero(free)
     free_rows = free_rows[np.argsort(rows[free_rows, 0], kind="stable")]
-    out[free_rows] = chosen[np.argsort(chosen[:, 0], kind="stable")]
+    out[free_rows] = placed[np.argsort(placed[:, 0], kind="stable")]
     return out
 
 

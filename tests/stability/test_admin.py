@@ -11,7 +11,7 @@ from allocation.models import Schedule
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange
 from stability.services import schedule_publish, stability_report_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 
 ACTION = "publish_through_stability_gate"
 CHANGELIST = reverse("admin:allocation_schedule_changelist")

@@ -13,7 +13,7 @@ from allocation.models import Schedule
 from stability.models import NashStabilityReport, PublicationRecord
 from stability.services import schedule_publish, stability_report_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 
 CAST = ["anonymous", "faculty", "other_faculty", "coordinator"]
 REASON = "Approved by the programme director."

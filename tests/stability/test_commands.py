@@ -16,7 +16,7 @@ from stability.models import NashStabilityReport, PredictionCalibration
 from stability.services import schedule_publish
 from tests.stability.test_services import linear_history  # noqa: F401 — shared fixture
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 
 DESIGN_KEYS = {"nash_distance", "is_nash_equilibrium", "stability_level", "blocking_swaps", "beneficial_deviations",
                "total_assignments", "predicted_swap_requests", "current_welfare", "optimal_welfare", "efficiency_ratio",

@@ -205,17 +205,29 @@ def test_requesting_a_suggestion_proposes_exactly_that_swap_confirmed_by_the_req
     assert request.requester_confirmed and not request.counterparty_confirmed
 
 
+def test_a_suggestion_no_longer_open_is_refused_on_take_and_nothing_stays(market, faculty, other_faculty, dave):
+    promised = swap_request_match(request=_post(market, dave, 2, [1]))
+    assert promised.take == slot(market, other_faculty, 1)  # bob's week 1 is now promised to dave
+    with pytest.raises(ValidationError) as caught:
+        swap_request_from_suggestion(actor=faculty.user, give=slot(market, faculty, 0),
+                                     take=slot(market, other_faculty, 1))
+    assert "take" in caught.value.message_dict
+    assert list(SwapRequest.objects.all()) == [promised]
+
+
 # --- confirming and executing ------------------------------------------------------------------------------------
 
 
-def test_a_confirmed_swap_is_an_audited_change_of_the_published_schedule(market, faculty, other_faculty):
+def test_a_confirmed_swap_is_an_audited_change_of_the_published_schedule(market, faculty, other_faculty,
+                                                                         django_capture_on_commit_callbacks):
     request = swap_request_match(request=_post(market, faculty, 0, [1]))
     reports_before = NashStabilityReport.objects.filter(schedule=market).count()
     request = swap_request_confirm(request=request, actor=faculty.user)
     assert request.status == Status.MATCHED and request.requester_confirmed
     assert not ScheduleChange.objects.exists(), "nothing happens until both sides confirm"
 
-    request = swap_request_confirm(request=request, actor=other_faculty.user)
+    with django_capture_on_commit_callbacks(execute=True):  # the report is refreshed once the swap is committed
+        request = swap_request_confirm(request=request, actor=other_faculty.user)
     assert request.status == Status.EXECUTED and request.closed_at is not None
     assert weeks_of(market, faculty) == [1, 4] and weeks_of(market, other_faculty) == [0]
     change = request.change
@@ -230,7 +242,7 @@ def test_a_confirmed_swap_is_an_audited_change_of_the_published_schedule(market,
     assert give.utility == pytest.approx(0.9) and take.utility == pytest.approx(0.9)
     assert NashStabilityReport.objects.filter(schedule=market).count() == reports_before + 1
     report = NashStabilityReport.objects.filter(schedule=market).latest()
-    assert report.nash_distance == pytest.approx(change.nash_distance_after)
+    assert report.nash_distance == pytest.approx(change.nash_distance_after) and report.created_by == other_faculty.user
     # The published schedule still refuses a direct edit.
     give.week = market.year.weeks.get(index=5)
     with pytest.raises(PublishedScheduleIsImmutable):
@@ -238,6 +250,22 @@ def test_a_confirmed_swap_is_an_audited_change_of_the_published_schedule(market,
     # Strategy performance saw the success.
     flexible = StrategyPerformance.objects.get(year=market.year, strategy="flexible")
     assert (flexible.attempts, flexible.successes) == (1, 1)
+
+
+def test_a_failing_report_refresh_leaves_the_executed_swap_alone(market, faculty, other_faculty, monkeypatch,
+                                                                 django_capture_on_commit_callbacks, caplog):
+    import stability.services
+
+    def broken(**kwargs):
+        raise RuntimeError("analysis exploded")
+
+    monkeypatch.setattr(stability.services, "stability_report_create", broken)
+    request = swap_request_from_suggestion(actor=faculty.user, give=slot(market, faculty, 0),
+                                           take=slot(market, other_faculty, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        request = swap_request_confirm(request=request, actor=other_faculty.user)
+    assert request.status == Status.EXECUTED and weeks_of(market, faculty) == [1, 4]
+    assert "Refreshing the stability report" in caplog.text
 
 
 def test_only_the_two_parties_confirm(market, faculty, carol, coordinator):

@@ -124,8 +124,8 @@ def test_suggestions_page_lists_partner_and_week_and_a_request_button(client_as,
     assert response.status_code == 200
     assert other_faculty.display_name in html and carol.display_name in html
     assert html.count("Request this swap") == 3
-    assert "10% → <b>90%</b>" in html  # alice's own match, before and after
-    assert "+80.0" in html
+    assert '10%</span> → <b class="gain">90%</b>' in html  # alice's own match, before and after
+    assert '80%</span> → <b class="gain">0%</b>' in html  # the schedule's nash distance, before and after
 
 
 def test_requesting_a_suggestion_proposes_it_to_the_partner(client_as, market, faculty, other_faculty):
@@ -148,6 +148,16 @@ def test_requesting_a_suggestion_over_htmx_answers_the_row(client_as, market, fa
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
     assert "Requested" in html and carol.display_name in html
+
+
+def test_a_refused_suggestion_over_htmx_says_why_in_the_row(client_as, market, faculty, other_faculty):
+    give, take = slot(market, faculty, 0), slot(market, other_faculty, 1)
+    client = client_as(faculty.user)
+    client.post(reverse("swap_suggestion_request"), {"give": give.pk, "take": take.pk})
+    again = client.post(reverse("swap_suggestion_request"), {"give": give.pk, "take": take.pk}, **HX)
+    assert again.status_code == 200, "htmx swaps only 2xx answers"
+    assert 'class="field-error"' in again.content.decode() and "already offer" in again.content.decode()
+    assert SwapRequest.objects.count() == 1
 
 
 def test_nobody_requests_a_swap_with_someone_elses_week(client_as, market, faculty, other_faculty):
@@ -211,8 +221,9 @@ def test_a_proposal_is_confirmed_by_both_and_the_schedule_shows_the_new_week(cli
     client.logout()
     alice = client_as(faculty.user)
     response = alice.post(reverse("swap_request_confirm", args=[swap.pk]), **HX)
-    assert response.status_code == 200 and 'id="request-lists"' in response.content.decode()
-    assert "<html" not in response.content.decode()
+    partial = response.content.decode()
+    assert response.status_code == 200 and 'id="request-lists"' in partial and "<html" not in partial
+    assert "Swap done: the published schedule now shows your new week." in partial, "the message lands in the partial"
     swap.refresh_from_db()
     assert swap.status == "executed" and ScheduleChange.objects.filter(pk=swap.change_id).exists()
     assert weeks_of(market, faculty) == [1, 4]
@@ -241,5 +252,36 @@ def test_the_market_lists_requests_and_clears_cycles_over_htmx(client_as, cycle_
     response = client.post(reverse("swap_market_clear_cycles", args=[cycle_market.pk]), **HX)
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html and 'id="market-requests"' in html
-    assert "Trading cycle, awaiting confirmation" in html
+    assert html.count('<span class="badge status-matched">Trading cycle</span>') == 3
     assert set(SwapRequest.objects.values_list("status", flat=True)) == {"matched"}
+
+
+# --- the admin ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def superuser(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+def test_the_admin_lists_requests_and_strategy_performance_read_only(client_as, market, faculty, superuser):
+    swap = swap_request_create(actor=faculty.user, give=slot(market, faculty, 0),
+                               wanted_weeks=[market.year.weeks.get(index=1)], strategy="flexible", note="")
+    client = client_as(superuser)
+    changelist = client.get(reverse("admin:stability_swaprequest_changelist"))
+    assert changelist.status_code == 200 and faculty.display_name in changelist.content.decode()
+    assert client.get(reverse("admin:stability_swaprequest_change", args=[swap.pk])).status_code == 200
+    assert client.get(reverse("admin:stability_swaprequest_add")).status_code == 403
+    response = client.post(reverse("admin:stability_swaprequest_changelist"),
+                           {"action": "match_requests", "_selected_action": [swap.pk]}, follow=True)
+    assert response.status_code == 200
+    swap.refresh_from_db()
+    assert swap.status == SwapRequest.Status.MATCHED
+    client.post(reverse("admin:stability_swaprequest_changelist"),
+                {"action": "cancel_requests", "_selected_action": [swap.pk]}, follow=True)
+    swap.refresh_from_db()
+    assert swap.status == SwapRequest.Status.CANCELLED
+    performance = client.get(reverse("admin:stability_strategyperformance_changelist"))
+    assert performance.status_code == 200 and "A few wanted weeks" in performance.content.decode()

@@ -37,7 +37,7 @@ from stability.services import (
 from tests.factories import FacultyFactory, UserFactory, make_year
 from tests.stability.gate_fixtures import make_schedule
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 
 REASON = "Programme director approved; the two swaps will be handled in the first week."
 
@@ -85,6 +85,8 @@ def test_the_report_names_faculty_weeks_rotations_and_assignments(critical_draft
     assert alice["faculty_id"] == people["A"].pk and alice["partner_faculty_name"] == "Dr. Bob Outsider"
     assert (alice["gain_self"], alice["gain_partner"], alice["is_blocking"]) == (pytest.approx(1.0), pytest.approx(0.5), True)
     assert report.payload["warnings"] and report.payload["recommendations"]
+    advice = " ".join(report.payload["recommendations"])
+    assert "(faculty 0" not in advice and "Dr. Alice Owner (week 1, 2031-06-30, inpatient)" in advice
 
 
 def test_a_stable_schedule_is_a_nash_equilibrium(stable_draft):
@@ -398,3 +400,16 @@ def test_analytics_summarise_stability_and_regret_and_label_fairness_as_pending(
     assert analytics["fairness"] is None and analytics["fairness_status"] == FAIRNESS_PENDING
     assert "not yet computed" in analytics["fairness_status"].lower()
     assert analytics["publication"] is None
+
+
+def test_an_empty_schedule_has_a_stable_report(example_year):
+    empty = Schedule.objects.create(year=example_year, name="Empty")
+    report = stability_report_create(schedule=empty)
+    assert report.total_assignments == 0 and report.nash_distance == 0 and report.stability_level == "STABLE"
+
+
+def test_assignments_of_faculty_off_the_roster_are_left_out_with_a_warning(critical_draft, carol, example_year):
+    example_year.roster.set([p for p in critical_draft.assignments.values_list("faculty", flat=True) if p != carol.pk])
+    report = stability_report_create(schedule=critical_draft)
+    assert report.total_assignments == 2 and len(report.payload["left_out"]) == 1
+    assert any("left out" in w for w in report.payload["warnings"])

@@ -105,9 +105,10 @@ class Brute:
 
 def brute_force(p: SwapProblem, eps: float = EPSILON) -> Brute:
     m = len(p.assignments)
+    n_rot = np.shape(p.eligible)[2]
     blocking, deviations = [], 0
     in_blocking = np.zeros(m, bool)
-    best = [(-np.inf, -1, 0.0, 0.0)] * m
+    best = [(-np.inf, (0, 0), -1, 0.0, 0.0)] * m
     for a, b in itertools.permutations(range(m), 2):
         if not feasible(p, a, b):
             continue
@@ -119,14 +120,16 @@ def brute_force(p: SwapProblem, eps: float = EPSILON) -> Brute:
             if a < b:
                 blocking.append((a, b))
             total = ga + gb
-            if total > best[a][0] or (total == best[a][0] and b < best[a][1]):
-                best[a] = (total, b, ga, gb)
+            # Ties: the partner's slot (week, then rotation) that comes first, then the lowest index.
+            key = (int(p.assignments[b][1]) * n_rot + int(p.assignments[b][2]), b)
+            if total > best[a][0] or (total == best[a][0] and key < best[a][1]):
+                best[a] = (total, key, b, ga, gb)
     totals = [sum(gains(p, a, b)) for a, b in blocking]
     return Brute(
         blocking=blocking, deviations=deviations, in_blocking=in_blocking,
         max_gain=max(totals) if totals else 0.0, avg_gain=float(np.mean(totals)) if totals else 0.0,
-        best_partner=np.array([x[1] for x in best], dtype=np.int64),
-        best_gain_self=np.array([x[2] for x in best]), best_gain_partner=np.array([x[3] for x in best]),
+        best_partner=np.array([x[2] for x in best], dtype=np.int64),
+        best_gain_self=np.array([x[3] for x in best]), best_gain_partner=np.array([x[4] for x in best]),
     )
 
 
