@@ -3,7 +3,7 @@
 A faculty member offers one published week (`give`) for weeks they want. The matcher proposes one counterparty;
 Top Trading Cycles clears exchanges among open requests; once every party confirmed, the exchange runs through
 `stability.changes.schedule_swaps_apply` (the audited way a published schedule changes), the stability report is
-refreshed and StrategyPerformance moves one replicator step.
+refreshed once the change is committed, and StrategyPerformance moves one replicator step (on every close).
 
 Matching rule (the documented choice of DESIGN §9's "mutual gain"): the requester's own request is their consent
 to any week they named, so the matcher only asks that the counterparty does not lose by their own stated

@@ -444,9 +444,10 @@ def test_a_wildcard_standing_for_several_weeks_does_not_make_the_regret_level_in
     problem = tiny_problem(9, listed=(1, 1))
     assert problem.demand.tolist() == [2, 0, 0, 2] and problem.capacity.ravel().tolist() == [0, 0, 1]
     result = solve(problem, hint=False)
-    assert result.details["rounds"][0] == {**result.details["rounds"][0], "model": "restricted", "wildcards_used": 2}
-    assert result.status == OPTIMAL and result.objective == 0 and result.assignments.tolist() == [[2, 2, 0]] or (
-        result.assignments[:, 1].tolist() == [2])
+    first = result.details["rounds"][0]
+    assert first["model"] == "restricted" and first["wildcards_used"] == 2  # both faculty used their wildcard
+    # The one seat goes to faculty 0's first choice (faculty 3's second): 3 weeks unassigned, no regret.
+    assert result.status == OPTIMAL and result.assignments.tolist() == [[0, 2, 0]] and result.objective == 0
     assert result_key(problem, result, objective_key(problem)) == brute_force(problem, objective_key(problem))
 
 
