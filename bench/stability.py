@@ -106,17 +106,18 @@ def naive_analysis(problem: SwapProblem, *, first_rows: int | None = None) -> di
 
 def rescan_dynamics(problem: SwapProblem, *, rng: np.random.Generator, restarts: int) -> list[float]:
     """PoA baseline: the same dynamics, but a full vectorised rescan for the best blocking swap at every step."""
-    from stability.algorithms import _state
+    from stability.algorithms import _state, _validate
     from stability.algorithms.welfare import _random
 
+    problem = _validate.swap_problem(problem)
     finals = []
     for _ in range(restarts):
         state = _state.SwapState(replace(problem, assignments=_random(problem, rng)), 1e-9)
         while True:
-            tabs, _ = _state.tables(state)
-            total = tabs.bmax + tabs.bmax.T
+            tabs, _ = _state.tables(state, full=False)
+            total = _state._pair_total(tabs.bmax, tabs.bmax.T)
             flat = int(np.argmax(total))
-            if total.flat[flat] == -np.inf:
+            if total.flat[flat] <= 0:
                 break
             s, t = divmod(flat, state.n_slots)
             state.swap(int(tabs.barg[s, t]), int(tabs.barg[t, s]))
@@ -205,7 +206,7 @@ def cases(quick: bool) -> list[Case]:
              repeats=3, measure_memory=True),
         Case("report without PoA", "200 × 10,400", 500, large,
              lambda p: stability_report(p, rng=rng(), with_price_of_anarchy=False),
-             lambda p: _naive_ms(p, extrapolate_rows), f"naive pair loop (analysis only), extrapolated", repeats=3,
+             lambda p: _naive_ms(p, extrapolate_rows), "naive pair loop (analysis only), extrapolated", repeats=3,
              measure_memory=True),
         Case(f"price of anarchy K={k}", "200 × 10,400", None, large,
              lambda p: price_of_anarchy(p, rng=rng(), restarts=k), None, "", repeats=1),

@@ -26,6 +26,12 @@ maps to a restricted one that is at least as good at every level (excluded weeks
 ranks no worse, constraints only looser), so the restricted optimum is at least as good as the full optimum; when it
 uses no wildcard it is a full solution, hence a full optimum. Otherwise the faculty whose wildcards were used get
 all their triples and the model is solved again (at most ``_ROUNDS`` restricted rounds, then the full model).
+
+Finish. Search workers race, so tied optima differ from run to run: a proven optimum is made canonical by one more
+solve on the full model (every level fixed, seeded random weights minimised; see ``_tie_break``). A sequence cut
+short by the time limit returns the best full schedule known — a round's solution without its wildcards, the same
+completed by least regret in the capacity left, or the hint — with status "feasible"; "infeasible" means proven
+infeasible, or (with that ``reason``) that no valid schedule was known by the deadline.
 """
 
 from __future__ import annotations
@@ -92,11 +98,13 @@ def cp_sat(
         ("min" defaults to 0, "max" to no cap).
     time_limit_s: wall-clock budget for all solves together; a level cut short leaves status "feasible".
     workers: CP-SAT search workers; the random seed is drawn from ``rng``. The same seed gives the same schedule
-        when every level is proven optimal (see ``_parameters``); a time limit is wall-clock, never reproducible.
+        when every level and the tie-break are proven optimal (see ``_tie_break``); a time limit is wall-clock,
+        never reproducible.
     hint: seed the first level with min-cost flow (fairness) or least regret (regret) on the same problem.
 
     details: solver_status and wall_s per level ("levels"), time_limit_s, num_variables (x Booleans of the final
-    model), eligible_triples, rounds (restricted/full models tried), rank_profile, back_to_back occurrences.
+    model), eligible_triples, rounds (restricted/full models tried), rank_profile, back_to_back occurrences,
+    tie_break (its solver status, when the levels were proven).
     """
     started = time.perf_counter()
     problem = _validate.problem(problem)
@@ -652,7 +660,8 @@ def _build(problem: Problem, a: _Assignment, options: Mapping[str, Any]) -> tupl
     for i, r, low, high in options["rotation_quotas"]:
         members = ids[a.starts[i]:a.starts[i + 1]]
         members = members[a.rotation[members] == r]
-        m.linear(members, 1, low, len(members) if high is None else high)
+        # No cap means "all of them"; a minimum above that is infeasible, which the domain must still express.
+        m.linear(members, 1, low, max(low, len(members)) if high is None else high)
     return m, wild, b2b
 
 

@@ -35,6 +35,8 @@ import numpy as np
 from stability.algorithms.types import SwapProblem
 
 CHUNK_BYTES = 24 * 2**20   # temporaries of one block of the scan
+KEEP_BYTES = 16 * 2**20    # pass 2 reuses pass 1's masked gains when they fit in this
+MIN_BLOCK_CELLS = 2**16    # a group of slots smaller than this is not worth its own numpy calls
 _BYTES_PER_CELL = 48       # the scan's temporaries per (row, slot) cell
 
 
@@ -65,6 +67,8 @@ class SwapState:
         # The padded slot table, rows of a slot in ascending index order (so first = lowest index on ties).
         slot = self.slot[:m]
         occupancy = np.bincount(slot, minlength=n_slots)
+        self.occupancy = occupancy          # never changes under swaps
+        self.blocks = None                  # set by _blocks()
         self.width = max(int(occupancy.max(initial=0)), 1)
         by_slot = np.argsort(slot, kind="stable")
         col = np.arange(m) - (np.cumsum(occupancy) - occupancy)[slot[by_slot]]
@@ -102,24 +106,26 @@ class SwapState:
     def welfare(self) -> float:
         return float(self.base[: self.m].sum())
 
-    def block(self, slots: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, G, F) of the rows in the given slots against every slot: (k, width), (k, width, S) twice."""
-        rows = self.table[slots]
-        f = self.t_fac[slots]
+    def block(self, slots: np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, G, F) of the rows in the given slots (their first `width` table columns) against every slot:
+        (k, width), (k, width, S) twice."""
+        cut = slice(None, width)
+        rows = self.table[slots, cut]
+        f = self.t_fac[slots, cut]
         gain = np.take(self.u_slot, f, axis=0)
-        np.subtract(gain, self.t_base[slots][..., None], out=gain)
+        np.subtract(gain, self.t_base[slots, cut][..., None], out=gain)
         feasible = np.take(self.cannot, f, axis=0)
-        np.logical_or(feasible, self.t_locked[slots][..., None], out=feasible)
+        np.logical_or(feasible, self.t_locked[slots, cut][..., None], out=feasible)
         np.logical_not(feasible, out=feasible)
         return rows, gain, feasible
 
-    def masked_block(self, slots: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, G·M, F) for the rows in the given slots; G·M is > 0 exactly where M holds."""
-        rows, gain, feasible = self.block(slots)
+    def masked_block(self, slots: np.ndarray, width: int | None = None) -> tuple[np.ndarray, ...]:
+        """(rows, G·M, F, M) for the rows in the given slots; G·M is > 0 exactly where M holds."""
+        rows, gain, feasible = self.block(slots, width)
         wants = gain > self.eps
         wants &= feasible
         np.multiply(gain, wants, out=gain)
-        return rows, gain, feasible
+        return rows, gain, feasible, wants
 
     def block_columns(self, cols: np.ndarray) -> np.ndarray:
         """G·M of every table row against the given slots, as (width, S, k): the per-slot reduction then runs
@@ -140,13 +146,19 @@ class SwapState:
 
     def masked_cells(self, slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """G·M of the table rows of slots[q] against cols[q]: (q, width)."""
-        return self._masked(self.t_fac[slots], self.t_base[slots], self.t_locked[slots], cols[:, None])
+        return self._masked(np.take(self.t_fac, slots, axis=0), np.take(self.t_base, slots, axis=0),
+                            np.take(self.t_locked, slots, axis=0), cols[:, None])
 
     def _masked(self, f: np.ndarray, base: np.ndarray, locked: np.ndarray, cols: np.ndarray) -> np.ndarray:
         at = f * self.n_slots + cols                   # flat takes: far faster than 2-D fancy indexing
         gain = np.take(self.u_slot.ravel(), at) - base
         ok = ~(np.take(self.cannot.ravel(), at) | locked) & (gain > self.eps)
         return gain * ok
+
+    def lock(self, rows: np.ndarray) -> None:
+        self.locked[rows] = True
+        self.t_locked[self.slot[rows], self.col[rows]] = True
+        self.tt_locked[self.col[rows], self.slot[rows]] = True
 
     def swap(self, a: int, b: int) -> None:
         """Execute the swap of rows a and b: a's holder takes b's slot and vice versa."""
@@ -192,9 +204,40 @@ class Scan:
     best_total: np.ndarray       # 0 where none
 
 
-def _blocks(state: SwapState) -> list[slice]:
-    per = max(1, CHUNK_BYTES // (_BYTES_PER_CELL * state.width * max(state.n_slots, 1)))
-    return [slice(s, min(s + per, state.n_slots)) for s in range(0, state.n_slots, per)]
+def _blocks(state: SwapState) -> list[tuple[np.ndarray, int]]:
+    """Groups of occupied slots of similar occupancy (slots, width), each under CHUNK_BYTES of temporaries.
+
+    Slots are taken by decreasing occupancy and a group closes when occupancy falls below 3/4 of its first slot's,
+    so padding stays small even when capacities differ a lot between rotations.
+    """
+    if state.blocks is None:
+        occupancy = state.occupancy
+        order = np.argsort(-occupancy, kind="stable")
+        order = order[occupancy[order] > 0]
+        blocks, start = [], 0
+        while start < len(order):
+            width = int(occupancy[order[start]])
+            per = max(1, CHUNK_BYTES // (_BYTES_PER_CELL * width * state.n_slots))
+            # Close the group at the first slot below 3/4 of its width — once the group is big enough for the
+            # numpy call overhead of another group to pay off.
+            least = -(-MIN_BLOCK_CELLS // (width * state.n_slots))
+            similar = np.flatnonzero(occupancy[order[start:start + per]] * 4 < 3 * width)
+            similar = similar[similar >= least]
+            end = start + (int(similar[0]) if len(similar) else min(per, len(order) - start))
+            blocks.append((order[start:end], width))
+            start = end
+        state.blocks = blocks
+    return state.blocks
+
+
+def _recomputed(state: SwapState, blocks: list[tuple[np.ndarray, int]]):
+    for sl, width in blocks:
+        rows, gm, _, wants = state.masked_block(sl, width)
+        yield sl, rows, gm, wants
+
+
+def _keep(state: SwapState, blocks: list[tuple[np.ndarray, int]]) -> bool:
+    return sum(len(slots) * width for slots, width in blocks) * state.n_slots * 8 <= KEEP_BYTES
 
 
 def _counts(mask: np.ndarray) -> np.ndarray:
@@ -222,10 +265,11 @@ def tables(state: SwapState, *, full: bool = True) -> tuple[Tables, list]:
     bmax = np.zeros((n_slots, n_slots))
     barg = np.full((n_slots, n_slots), m, dtype=np.int64)
     blocks = _blocks(state)
+    keep = _keep(state, blocks)
     kept = []
-    for sl in blocks:
-        rows, gm, ok = state.masked_block(sl)
-        count[sl] = _counts(gm > 0)
+    for sl, width in blocks:
+        rows, gm, ok, wants = state.masked_block(sl, width)
+        count[sl] = _counts(wants)
         if full:
             feasible[sl] = _counts(ok)
             gain_sum[sl] = gm.sum(axis=1)
@@ -233,8 +277,8 @@ def tables(state: SwapState, *, full: bool = True) -> tuple[Tables, list]:
         best = gm.max(axis=1)
         bmax[sl] = best
         barg[sl] = _slot_argmax(gm, rows, best, m)
-        if len(blocks) == 1:
-            kept.append((sl, rows, gm))
+        if keep:
+            kept.append((sl, rows, gm, wants))
     return Tables(count, feasible, gain_sum, bmax, barg), kept
 
 
@@ -251,12 +295,9 @@ def scan(state: SwapState) -> Scan:
     in_blocking = np.zeros(m + 1, dtype=bool)
     partner = np.full(m + 1, -1, dtype=np.int64)
     best_total = np.zeros(m + 1)
-    for sl, rows, gm in kept or ((sl, None, None) for sl in _blocks(state)):
-        if gm is None:
-            rows, gm, _ = state.masked_block(sl)
-        valid = gm > 0
+    for sl, rows, gm, valid in kept or _recomputed(state, _blocks(state)):
         valid &= wanted_back[sl][:, None, :]
-        total = gm + bmax_t[sl][:, None, :]
+        total = np.add(gm, bmax_t[sl][:, None, :], out=gm)   # pass 1's G·M is not needed any more
         np.multiply(total, valid, out=total)
         del valid
         at = total.argmax(axis=2)
@@ -274,19 +315,16 @@ def in_blocking(state: SwapState) -> np.ndarray:
     m, n_slots = state.m, state.n_slots
     count = np.zeros((n_slots, n_slots), dtype=np.int64)
     blocks = _blocks(state)
+    keep = _keep(state, blocks)
     kept = []
-    for sl in blocks:
-        rows, gm, _ = state.masked_block(sl)
-        wants = gm > 0
+    for sl, width in blocks:
+        rows, _, _, wants = state.masked_block(sl, width)
         count[sl] = _counts(wants)
-        if len(blocks) == 1:
-            kept.append((sl, rows, wants))
+        if keep:
+            kept.append((sl, rows, None, wants))
     wanted_back = count.T > 0
     out = np.zeros(m + 1, dtype=bool)
-    for sl, rows, wants in kept or ((sl, None, None) for sl in blocks):
-        if wants is None:
-            rows, gm, _ = state.masked_block(sl)
-            wants = gm > 0
+    for sl, rows, _, wants in kept or _recomputed(state, blocks):
         wants &= wanted_back[sl][:, None, :]
         out[rows] = wants.any(axis=2)
     return out[:m]
@@ -327,25 +365,43 @@ class SlotTable:
     def swap(self, a: int, b: int) -> None:
         st = self.state
         sa, sb = int(st.slot[a]), int(st.slot[b])
-        r = st.n_rot
+        i, j = int(st.fac[a]), int(st.fac[b])
+        wa_cols, wb_cols = st.week_slots[sa // st.n_rot], st.week_slots[sb // st.n_rot]
         st.swap(a, b)
-        wa, wb = sa // r, sb // r
-        cols = st.week_slots[[wa, wb]].ravel()
-        # Whole rows sa and sb (a and b moved), then the columns of the two weeks for everybody.
+        # i left week wa and took wb; j the reverse. Their other rows may now take the week they left (Bmax can
+        # only rise there) and can no longer take the week they entered (repair the entries they were best in).
+        # The rises first: a repair then sees every rise and recomputes exactly what is still stale.
+        rows_i, rows_j = st.rows_of[i], st.rows_of[j]
+        rows_i, rows_j = rows_i[rows_i != a], rows_j[rows_j != b]
+        r = st.n_rot
+        rise_rows = np.concatenate([np.repeat(rows_i, r), np.repeat(rows_j, r)])
+        ni, nj = (len(rows_i), r), (len(rows_j), r)
+        rise_cols = np.concatenate([np.broadcast_to(wa_cols, ni).ravel(), np.broadcast_to(wb_cols, nj).ravel()])
+        lose_cols = np.concatenate([np.broadcast_to(wb_cols, ni).ravel(), np.broadcast_to(wa_cols, nj).ravel()])
+        if len(rise_rows):
+            s_rows = st.slot[rise_rows]
+            gm = st.masked(rise_rows, rise_cols)
+            up = gm > self.bmax[s_rows, rise_cols]
+            self.bmax[s_rows[up], rise_cols[up]] = gm[up]
+            self.barg[s_rows[up], rise_cols[up]] = rise_rows[up]
+            lost = self.barg[s_rows, lose_cols] == rise_rows
+            if lost.any():
+                self._refresh_entries(s_rows[lost], lose_cols[lost])
+        # a and b themselves changed everything: recompute the whole rows of slots sa and sb.
         two = np.array([sa, sb])
-        rows, gm, _ = st.masked_block(two)
+        rows, gm, _, _ = st.masked_block(two)
         best = gm.max(axis=1)
         self.bmax[two] = best
         self.barg[two] = _slot_argmax(gm, rows, best, st.m)
-        gm = st.block_columns(cols)                                   # (width, S, k)
-        best = gm.max(axis=0)
-        self.bmax[:, cols] = best
-        width = gm.shape[0]
-        weights = np.arange(width, 0, -1, dtype=np.uint8 if width < 256 else np.int64)[:, None, None]
-        first = width - ((gm == best[None]) * weights).max(axis=0).astype(np.int64)   # (S, k)
-        picked = st.table[st.slot_index, first]
-        self.barg[:, cols] = np.where(best > 0, picked, st.m)
-        self._update_total(cols)
+        self._update_total(np.concatenate([wa_cols, wb_cols]))
+
+    def _refresh_entries(self, s: np.ndarray, t: np.ndarray) -> None:
+        st = self.state
+        gm = st.masked_cells(s, t)                                     # (q, width)
+        arg = gm.argmax(axis=1)
+        best = gm[np.arange(len(s)), arg]
+        self.bmax[s, t] = best
+        self.barg[s, t] = np.where(best > 0, st.table[s, arg], st.m)
 
     def _update_total(self, x: np.ndarray) -> None:
         """Entries of total in rows and columns x changed (total is symmetric)."""
@@ -370,20 +426,34 @@ class SlotTable:
         self.rowmax[redo] = self.total[redo, arg]
 
     def drop(self, rows: np.ndarray) -> None:
-        """Take rows out of every swap (lock them) and repair the entries whose best row they were."""
+        """Take rows out of every swap (greedy) and repair the entries whose best row they were.
+
+        Those entries sit in the Bmax rows of the dropped rows' slots; only the ones whose reverse entry still wants
+        matter (dropping rows only lowers Bmax, so a pair with one side at 0 stays 0). Values only fall, so a row of
+        total needs a new maximum only when its best entry was repaired.
+        """
         st = self.state
-        st.locked[rows] = True
-        st.mirror()
+        st.lock(rows)
         gone = np.zeros(st.m + 1, dtype=bool)
         gone[rows] = True
-        s, t = np.nonzero(gone[self.barg])
-        if len(s):
-            gm = st.masked_cells(s, t)                               # (q, width)
-            arg = gm.argmax(axis=1)
-            best = gm[np.arange(len(s)), arg]
-            self.bmax[s, t] = best
-            self.barg[s, t] = np.where(best > 0, st.table[s, arg], st.m)
-        self._recompute()
+        slots = np.unique(st.slot[rows])
+        stale = gone[self.barg[slots]]
+        stale &= self.bmax.T[slots] > 0
+        k, t = np.nonzero(stale)
+        if len(k) == 0:
+            return
+        s = slots[k]
+        self._refresh_entries(s, t)
+        pair = _pair_total(self.bmax[s, t], self.bmax[t, s])
+        self.total[s, t] = pair
+        self.total[t, s] = pair
+        changed = np.zeros(self.total.shape, dtype=bool)
+        changed[s, t] = True
+        changed[t, s] = True
+        need = np.flatnonzero(changed[np.arange(st.n_slots), self.rowarg])
+        arg = self.total[need].argmax(axis=1)
+        self.rowarg[need] = arg
+        self.rowmax[need] = self.total[need, arg]
 
 
 def _pair_total(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:

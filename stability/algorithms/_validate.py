@@ -102,7 +102,9 @@ def number(name: str, value: Any, *, low: float | None = None, high: float | Non
         raise ValueError(f"{name} must be a finite number, got {value!r}.")
     value = float(value)
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}.")
+        if high is None:
+            raise ValueError(f"{name} must be ≥ {low:g}, got {value!r}.")
+        raise ValueError(f"{name} must lie in [{low:g}, {high:g}], got {value!r}.")
     return value
 
 

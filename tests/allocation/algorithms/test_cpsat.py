@@ -289,7 +289,7 @@ def test_rotation_quotas_bound_each_faculty_members_weeks_in_a_rotation():
 
 
 @pytest.mark.parametrize("case", ["consecutive_preassigned", "holiday_preassigned", "quota_above_demand", "quota_above_weeks",
-                                  "pair_cannot_follow"])
+                                  "quota_in_a_rotation_never_eligible", "pair_cannot_follow"])
 def test_constraints_that_cannot_all_hold_give_status_infeasible(case):
     problem = literal(rank=[[1, 2, 3], [1, 2, 3]], capacity=[2, 2, 2], demand=[2, 2], holidays=[0, 1])
     options: dict = {}
@@ -300,7 +300,11 @@ def test_constraints_that_cannot_all_hold_give_status_infeasible(case):
     elif case == "quota_above_demand":
         options = {"rotation_quotas": [{"faculty": 0, "rotation": 0, "min": 3}]}  # demand is 2
     elif case == "quota_above_weeks":
-        options = {"rotation_quotas": [{"faculty": 0, "rotation": 0, "min": 5, "max": 6}]}  # 3 weeks in all
+        options = {"rotation_quotas": [{"faculty": 0, "rotation": 0, "min": 5}]}  # 3 weeks in all
+    elif case == "quota_in_a_rotation_never_eligible":
+        problem = dataclasses.replace(problem, eligible=np.concatenate([problem.eligible, np.zeros((2, 3, 1), bool)], axis=2),
+                                      capacity=np.concatenate([problem.capacity, np.ones((3, 1), np.int64)], axis=1))
+        options = {"rotation_quotas": [{"faculty": 1, "rotation": 1, "min": 1}]}
     else:
         eligible = problem.eligible.copy()
         eligible[1, 2, 0] = False
@@ -606,7 +610,8 @@ def test_the_same_inputs_and_seed_give_the_same_schedule(options):
     # Many tied optima (correlated short lists) and two racing search workers: the seeded tie-break picks one.
     problem = make_problem(np.random.default_rng(5), n=30, weeks=12, rotations=2, demand=(1, 3), capacity=(1, 3),
                            correlated=0.7, listed=(2, 5))
-    runs = [cp_sat(problem, rng=np.random.default_rng(42), workers=2, time_limit_s=30, **options) for _ in range(3)]
+    # Without the tie-break, greedy here returned 4 different schedules in 10 runs.
+    runs = [cp_sat(problem, rng=np.random.default_rng(42), workers=2, time_limit_s=30, **options) for _ in range(4)]
     first = runs[0]
     assert first.status == OPTIMAL and first.details["tie_break"] == "OPTIMAL"
     for again in runs[1:]:
@@ -655,11 +660,12 @@ def test_random_side_constraints_are_always_met(seed, objective, max_holidays, b
 # --- real data -----------------------------------------------------------------------------------------------------
 
 def test_fairness_greedy_on_the_wpi_2017_project_centres_has_at_least_least_regrets_first_choices():
-    # 928 students, 46 centres: too big to finish every tier in a test's time, so the run is cut short; the first
-    # tiers are proven, everyone is still placed, and the schedule is valid.
+    # 928 students, 46 centres: too big to finish every tier in a test's time, so the run is cut short inside a
+    # restricted round; the first tiers are proven, and the wildcards' students are still placed (by the least-regret
+    # completion: before it, a cut-short run left ~150 students unassigned) in a valid schedule.
     problem = wpi_problem()
     reference = least_regret(problem, rng=RNG)
-    result = cp_sat(problem, rng=np.random.default_rng(2017), objective="fairness", time_limit_s=6, workers=2)
+    result = cp_sat(problem, rng=np.random.default_rng(2017), objective="fairness", time_limit_s=8, workers=2)
     assert result.status in (OPTIMAL, FEASIBLE)
     assert_valid(problem, result, {"objective": "fairness"})
     assert result.unassigned.sum() == reference.unassigned.sum() == 0
