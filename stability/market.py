@@ -130,14 +130,19 @@ def _reserved_assignment_ids(schedule: Schedule, *, exclude: int | None = None) 
 # --- posting a request ----------------------------------------------------------------------------------------
 
 
+_ID_MAX = 2**63 - 1  # larger integers overflow the database's bigint before they can miss
+
+
 def _resolve_weeks(values: Iterable[Any]) -> tuple[list[Week], list[str]]:
     """Week instances from Weeks or Week ids; unknown ids become messages."""
     weeks, problems, ids = [], [], []
     for value in values:
         if isinstance(value, Week):
             weeks.append(value)
-        elif isinstance(value, int) and not isinstance(value, bool):
+        elif isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _ID_MAX:
             ids.append(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            problems.append(f"There is no week with id {value}.")
         else:
             problems.append(f"{value!r} is not a week.")
     if ids:

@@ -77,7 +77,6 @@ class SwapState:
         self.col = np.zeros(m + 1, dtype=np.int64)
         self.col[by_slot] = col
         self.week_slots = np.arange(n_slots).reshape(n_weeks, n_rot)
-        self.slot_index = np.arange(n_slots)[:, None]
         self.mirror()
 
     def mirror(self) -> None:
@@ -85,16 +84,11 @@ class SwapState:
         self.t_fac = self.fac[self.table]
         self.t_base = self.base[self.table]
         self.t_locked = self.locked[self.table]
-        # The same, transposed (width, S) and contiguous, for the column refresh of the dynamics.
-        self.tt_fac = np.ascontiguousarray(self.t_fac.T)
-        self.tt_base = np.ascontiguousarray(self.t_base.T)
-        self.tt_locked = np.ascontiguousarray(self.t_locked.T)
 
     def copy(self) -> SwapState:
         other = object.__new__(SwapState)
         other.__dict__.update(self.__dict__)
-        for name in ("fac", "slot", "locked", "base", "holds", "cannot", "table", "col", "t_fac", "t_base", "t_locked",
-                     "tt_fac", "tt_base", "tt_locked"):
+        for name in ("fac", "slot", "locked", "base", "holds", "cannot", "table", "col", "t_fac", "t_base", "t_locked"):
             setattr(other, name, getattr(self, name).copy())
         return other
 
@@ -127,19 +121,6 @@ class SwapState:
         np.multiply(gain, wants, out=gain)
         return rows, gain, feasible, wants
 
-    def block_columns(self, cols: np.ndarray) -> np.ndarray:
-        """G·M of every table row against the given slots, as (width, S, k): the per-slot reduction then runs
-        over the first axis, on long contiguous rows."""
-        f = self.tt_fac
-        gain = np.take(self.u_slot[:, cols], f, axis=0)
-        np.subtract(gain, self.tt_base[..., None], out=gain)
-        ok = np.take(self.cannot[:, cols], f, axis=0)
-        np.logical_or(ok, self.tt_locked[..., None], out=ok)
-        np.logical_not(ok, out=ok)
-        ok &= gain > self.eps
-        np.multiply(gain, ok, out=gain)
-        return gain
-
     def masked(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """G·M (> 0 exactly where M holds) for broadcast index arrays rows and cols."""
         return self._masked(np.take(self.fac, rows), np.take(self.base, rows), np.take(self.locked, rows), cols)
@@ -158,7 +139,6 @@ class SwapState:
     def lock(self, rows: np.ndarray) -> None:
         self.locked[rows] = True
         self.t_locked[self.slot[rows], self.col[rows]] = True
-        self.tt_locked[self.col[rows], self.slot[rows]] = True
 
     def swap(self, a: int, b: int) -> None:
         """Execute the swap of rows a and b: a's holder takes b's slot and vice versa."""
@@ -175,9 +155,6 @@ class SwapState:
         self.t_fac[sa, ca], self.t_fac[sb, cb] = j, i
         self.t_base[sa, ca], self.t_base[sb, cb] = self.base[b], self.base[a]
         self.t_locked[sa, ca], self.t_locked[sb, cb] = self.locked[b], self.locked[a]
-        self.tt_fac[ca, sa], self.tt_fac[cb, sb] = j, i
-        self.tt_base[ca, sa], self.tt_base[cb, sb] = self.base[b], self.base[a]
-        self.tt_locked[ca, sa], self.tt_locked[cb, sb] = self.locked[b], self.locked[a]
         r = self.n_rot
         for k in (i, j):
             self.cannot[k, wa * r:(wa + 1) * r] = ~self.elig[k, wa * r:(wa + 1) * r] | self.holds[k, wa]
@@ -256,8 +233,8 @@ def _slot_argmax(gm: np.ndarray, rows: np.ndarray, best: np.ndarray, m: int) -> 
 
 
 def tables(state: SwapState, *, full: bool = True) -> tuple[Tables, list]:
-    """Pass 1: C, Bmax/Barg (and E, Σ G when full) block by block. Returns the blocks' (slice, rows, G·M) when
-    everything fits in one block, for pass 2 to reuse."""
+    """Pass 1: C, Bmax/Barg (and E, Σ G when full) block by block. Also returns every block's (slots, rows, G·M, M)
+    when together they fit in KEEP_BYTES, for pass 2 to reuse instead of recomputing them."""
     n_slots, m = state.n_slots, state.m
     count = np.zeros((n_slots, n_slots), dtype=np.int64)
     feasible = np.zeros_like(count) if full else count
@@ -331,7 +308,7 @@ def in_blocking(state: SwapState) -> np.ndarray:
 
 
 class SlotTable:
-    """Bmax/Barg and the best blocking swap kept exact while swaps execute (dynamics) or rows drop out (greedy).
+    """Bmax/Barg and the best blocking swap, kept exact while swaps execute (dynamics) or rows drop out (greedy).
 
     total[s, t] = Bmax[s, t] + Bmax[t, s] where both sides want (0 elsewhere) is symmetric; rowmax/rowarg hold
     each row's best entry. A swap of rows a (slot sa, week wa) and b (sb, wb) changes the rows of two faculty
@@ -425,35 +402,46 @@ class SlotTable:
         self.rowarg[redo] = arg
         self.rowmax[redo] = self.total[redo, arg]
 
-    def drop(self, rows: np.ndarray) -> None:
-        """Take rows out of every swap (greedy) and repair the entries whose best row they were.
+    def greedy(self) -> list[tuple[int, int, float]]:
+        """Greedy conflict-free blocking swaps: repeatedly the best swap (a, b, total) among faculty not yet used;
+        after a pick both faculty members' rows drop out."""
+        st = self.state
+        picked = []
+        while (best := self.best()) is not None:
+            picked.append(best)
+            a, b, _ = best
+            self.drop(np.concatenate([st.rows_of[st.fac[a]], st.rows_of[st.fac[b]]]))
+        return picked
 
-        Those entries sit in the Bmax rows of the dropped rows' slots; only the ones whose reverse entry still wants
-        matter (dropping rows only lowers Bmax, so a pair with one side at 0 stays 0). Values only fall, so a row of
-        total needs a new maximum only when its best entry was repaired.
+    def drop(self, rows: np.ndarray) -> None:
+        """Take rows out of every swap (lock them) and repair the entries whose best row they were.
+
+        Those entries sit in the Bmax rows of the dropped rows' slots, and only the ones whose reverse entry still
+        wants matter: dropping rows only lowers Bmax, so a pair with one side at 0 stays 0 (its stale side is never
+        read). Values only fall, so a row of total needs a new maximum only when its best entry was repaired.
         """
         st = self.state
         st.lock(rows)
         gone = np.zeros(st.m + 1, dtype=bool)
         gone[rows] = True
-        slots = np.unique(st.slot[rows])
-        stale = gone[self.barg[slots]]
-        stale &= self.bmax.T[slots] > 0
-        k, t = np.nonzero(stale)
-        if len(k) == 0:
-            return
+        mark = np.zeros(st.n_slots, dtype=bool)
+        mark[st.slot[rows]] = True
+        slots = np.flatnonzero(mark)
+        k, t = np.nonzero(gone[self.barg[slots]])
         s = slots[k]
+        live = self.bmax[t, s] > 0
+        s, t = s[live], t[live]
+        if len(s) == 0:
+            return
         self._refresh_entries(s, t)
         pair = _pair_total(self.bmax[s, t], self.bmax[t, s])
         self.total[s, t] = pair
         self.total[t, s] = pair
-        changed = np.zeros(self.total.shape, dtype=bool)
-        changed[s, t] = True
-        changed[t, s] = True
-        need = np.flatnonzero(changed[np.arange(st.n_slots), self.rowarg])
-        arg = self.total[need].argmax(axis=1)
-        self.rowarg[need] = arg
-        self.rowmax[need] = self.total[need, arg]
+        need = np.concatenate([s[self.rowarg[s] == t], t[self.rowarg[t] == s]])
+        if len(need):
+            arg = self.total[need].argmax(axis=1)
+            self.rowarg[need] = arg
+            self.rowmax[need] = self.total[need, arg]
 
 
 def _pair_total(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:

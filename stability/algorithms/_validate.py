@@ -49,8 +49,8 @@ def swap_problem(p: SwapProblem) -> SwapProblem:
     outside = (rows < 0).any(axis=1) | (rows >= np.array([n, n_weeks, n_rot])).any(axis=1)
     if outside.any():
         k = int(np.flatnonzero(outside)[0])
-        raise ValueError(f"assignment {k} {tuple(rows[k].tolist())} indexes outside the problem "
-                         f"({n} faculty, {n_weeks} weeks, {n_rot} rotations).")
+        raise ValueError(f"assignment {k} {tuple(rows[k].tolist())} indexes outside the problem: faculty must be "
+                         f"0..{n - 1}, weeks 0..{n_weeks - 1}, rotations 0..{n_rot - 1}.")
     pair = rows[:, 0] * n_weeks + rows[:, 1]
     unique, counts = np.unique(pair, return_counts=True)
     if (counts > 1).any():

@@ -134,19 +134,17 @@ def recommended_swaps(problem: SwapProblem, *, epsilon: float = EPSILON) -> tupl
 
 
 def _recommend(state: _state.SwapState, scan: _state.Scan) -> tuple[RecommendedSwap, ...]:
-    table = _state.SlotTable(state.copy(), scan.tables)
+    """The greedy on the scan's slot-pair tables (see SlotTable.greedy)."""
     out = []
-    while (best := table.best()) is not None:
-        a, b, total = best
+    for a, b, total in _state.SlotTable(state.copy(), scan.tables).greedy():
         i, j = int(state.fac[a]), int(state.fac[b])
         sa, sb = int(state.slot[a]), int(state.slot[b])
         out.append(RecommendedSwap(
             a=a, b=b, faculty_a=i, faculty_b=j, week_a=sa // state.n_rot, rotation_a=sa % state.n_rot,
             week_b=sb // state.n_rot, rotation_b=sb % state.n_rot,
             gain_a=float(state.u_slot[i, sb] - state.base[a]), gain_b=float(state.u_slot[j, sa] - state.base[b]),
-            total_gain=total,
+            total_gain=float(total),
         ))
-        table.drop(np.concatenate([state.rows_of[i], state.rows_of[j]]))
     return tuple(out)
 
 

@@ -13,6 +13,8 @@ Alcalde 1995 "Exchange-proofness or divorce-proofness?", Economic Design 1), cou
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from stability.algorithms import _state, _validate
@@ -97,7 +99,7 @@ def apply_swap(assignments: np.ndarray, a: int, b: int) -> np.ndarray:
 
 
 def swap_candidates(
-    problem: SwapProblem, a: int, *, wanted_weeks: object = None, limit: int | None = 20,
+    problem: SwapProblem, a: int, *, wanted_weeks: Iterable[int] | None = None, limit: int | None = 20,
     epsilon: float = EPSILON,
 ) -> list[SwapCandidate]:
     """The blocking swaps of assignment a (optionally only with partners holding one of wanted_weeks).
@@ -130,8 +132,9 @@ def swap_candidates(
     if limit is not None and len(order) > limit:
         cut = mutual[order[limit - 1]]
         order = order[mutual[order] >= cut]   # everything that ties with the last place can still reach it
-    before = distance_with(state, None)
-    after = np.array([distance_with(state, (a, int(partners[k]))) for k in order])
+    probe = DistanceProbe(state)
+    before = probe.before
+    after = np.array([probe.after(a, int(partners[k])) for k in order])
     reduction = before - after
     ranked = np.lexsort((partners[order], -reduction, -mutual[order]))
     if limit is not None:
@@ -161,6 +164,63 @@ def distance_with(state: _state.SwapState, swap: tuple[int, int] | None) -> floa
         return float(_state.in_blocking(state).mean())
     finally:
         state.swap(a, b)  # the same swap again restores every array exactly
+
+
+class DistanceProbe:
+    """nash_distance after one swap, for many candidate swaps of the same schedule.
+
+    M (as boolean blocks) and the count table C are computed once. A swap of a and b changes the M rows of their
+    two holders only, so C' = C − their old rows + their new rows, and in_blocking' needs one boolean pass over
+    the kept M blocks against C' (rows of the two holders recomputed): no float work per candidate.
+    Falls back to a full recount when the blocks would not fit in ``PROBE_BYTES``.
+    """
+
+    PROBE_BYTES = 64 * 2**20
+
+    def __init__(self, state: _state.SwapState) -> None:
+        self.state = state
+        blocks = _state._blocks(state) if state.m else []
+        cells = sum(len(sl) * width for sl, width in blocks) * state.n_slots
+        self.kept = None
+        self.count = np.zeros((state.n_slots, state.n_slots), dtype=np.int64)
+        if cells <= self.PROBE_BYTES:
+            self.kept = []
+            for sl, width in blocks:
+                rows, _, _, wants = state.masked_block(sl, width)
+                self.count[sl] = _state._counts(wants)
+                self.kept.append((sl, rows, wants))
+            self.before = self._distance(self.count, None, None, None)
+        else:
+            self.before = distance_with(state, None)
+
+    def after(self, a: int, b: int) -> float:
+        st = self.state
+        if self.kept is None:
+            return distance_with(st, (a, b))
+        changed = np.concatenate([st.rows_of[st.fac[a]], st.rows_of[st.fac[b]]])
+        every = np.arange(st.n_slots)[None, :]
+        old_slots, old = st.slot[changed], st.masked(changed[:, None], every) > 0
+        st.swap(a, b)
+        try:
+            new_slots, new = st.slot[changed], st.masked(changed[:, None], every) > 0
+            count = self.count.copy()
+            np.add.at(count, old_slots, -old.astype(np.int64))
+            np.add.at(count, new_slots, new.astype(np.int64))
+            return self._distance(count, changed, new_slots, new)
+        finally:
+            st.swap(a, b)
+
+    def _distance(self, count: np.ndarray, changed, new_slots, new) -> float:
+        m = self.state.m
+        if m == 0:
+            return 0.0
+        wanted_back = count.T > 0
+        out = np.zeros(m + 1, dtype=bool)
+        for sl, rows, wants in self.kept:
+            out[rows] = (wants & wanted_back[sl][:, None, :]).any(axis=2)
+        if changed is not None:
+            out[changed] = (new & wanted_back[new_slots]).any(axis=1)
+        return float(out[:m].mean())
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

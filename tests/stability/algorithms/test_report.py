@@ -213,3 +213,10 @@ def test_bad_report_options_are_refused():
         stability_report(worked_example(), rng=np.random.default_rng(0), restarts=0)
     with pytest.raises(ValueError, match=r"^top must be a whole number ≥ 0"):
         stability_report(worked_example(), rng=None, with_price_of_anarchy=False, top=-1)
+
+
+def test_an_empty_schedule_gets_a_stable_report():
+    r = report(literal([[0.5, 0.5]], np.zeros((0, 3), int)))
+    assert r.is_nash_equilibrium and r.stability_level == "STABLE" and r.total_assignments == 0
+    assert r.predicted_swap_requests == 0 and r.efficiency_ratio == 1.0 and r.price_of_anarchy == 1.0
+    json.dumps(r.as_dict(), allow_nan=False)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from stability.algorithms import _state, _validate
 from stability.algorithms.report import stability_level
-from stability.algorithms.swaps import apply_swap, swap_analysis, swap_candidates, swap_gains
+from stability.algorithms.swaps import DistanceProbe, apply_swap, swap_analysis, swap_candidates, swap_gains
 from stability.algorithms.types import EQUILIBRIUM, UNSTABLE
 from tests.stability.algorithms.cases import brute_force, feasible, gains, literal, random_problem, worked_example
 
@@ -281,3 +281,11 @@ def swap_problems(draw):
 @given(swap_problems())
 def test_hypothesis_the_vectorised_analysis_equals_the_brute_force(problem):
     assert_matches_brute_force(problem)
+
+
+def test_the_distance_probe_and_the_full_recount_agree(monkeypatch):
+    problem = random_problem(np.random.default_rng(21), n=10, weeks=8, rotations=2, per_faculty=(2, 5), discrete=True)
+    fast = [swap_candidates(problem, a, limit=None) for a in range(len(problem.assignments))]
+    monkeypatch.setattr(DistanceProbe, "PROBE_BYTES", 0)
+    slow = [swap_candidates(problem, a, limit=None) for a in range(len(problem.assignments))]
+    assert fast == slow and any(fast)

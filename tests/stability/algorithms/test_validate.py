@@ -36,7 +36,7 @@ def test_a_consistent_problem_passes_with_typed_arrays():
         ({"capacity": -np.ones((3, 1), int)}, "capacity must be non-negative."),
         ({"assignments": np.array([[0, 0]])}, "assignments must be integer rows (faculty, week, rotation)"),
         ({"assignments": np.array([[0.0, 0, 0]])}, "assignments must be integer rows (faculty, week, rotation), got dtype float64"),
-        ({"assignments": np.array([[0, 0, 0], [3, 0, 0]])}, "assignment 1 (3, 0, 0) indexes outside the problem (3 faculty, 3 weeks, 1 rotations)."),
+        ({"assignments": np.array([[0, 0, 0], [3, 0, 0]])}, "assignment 1 (3, 0, 0) indexes outside the problem: faculty must be 0..2, weeks 0..2, rotations 0..0."),
         ({"assignments": np.array([[0, 1, 0], [0, 1, 0]])}, "assignments put faculty 0 twice in week 1; a faculty member holds at most one slot per week."),
         ({"locked": np.array([True, False])}, "locked must be a boolean array with one entry per assignment, shape (3,), got dtype bool and shape (2,)."),
         ({"locked": np.array([1, 0, 0])}, "locked must be a boolean array with one entry per assignment"),
