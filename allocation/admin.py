@@ -41,8 +41,24 @@ class ScheduleAdmin(admin.ModelAdmin):
         return obj is None or obj.status == Schedule.Status.DRAFT
 
 
+class AssignmentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Assignment
+        fields = ("schedule", "faculty", "week", "rotation", "rank", "utility", "mechanism_data")
+
+    def clean_schedule(self):
+        schedule = self.cleaned_data["schedule"]
+        if schedule is not None and schedule.status != Schedule.Status.DRAFT:
+            raise ValidationError(
+                f"“{schedule.name}” is {schedule.get_status_display().lower()}: its assignments change only through "
+                "an audited swap. Pick a draft schedule."
+            )
+        return schedule
+
+
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
+    form = AssignmentAdminForm
     list_display = ("schedule", "faculty", "week", "rotation", "rank", "utility")
     list_filter = ("schedule__year", "schedule__status", "rotation")
     search_fields = ("faculty__display_name", "faculty__external_id")

@@ -392,6 +392,8 @@ def swap_request_match(*, request: SwapRequest, take: Assignment | None = None) 
     request = _lock_request(request)
     if request.status != Status.OPEN:
         raise ValidationError({"status": f"Request #{request.pk} is {request.get_status_display().lower()}; only open requests are matched."})
+    if request.schedule.status != Schedule.Status.PUBLISHED:
+        return _expire([request], "No longer possible: this schedule is no longer the published one.")
     if _is_stale_give(request):
         return _expire([request], "Your week changed since you posted this request.")
     market = _Market.of(request.schedule)
@@ -799,3 +801,20 @@ def strategy_performance_update(*, year: AcademicYear) -> list[StrategyPerforman
         row.save()
         out.append(row)
     return out
+
+
+def swap_requests_after_change(*, change: ScheduleChange) -> None:
+    """Requests touched by an audited change made outside the market (a coordinator's recommended swap): those
+    whose given week moved to a week they wanted are fulfilled, the rest that touch a moved week expire."""
+    _close_affected(change, exclude=set())
+    transaction.on_commit(partial(_refresh_report, change.schedule_id, change.actor_id))
+
+
+def swap_requests_close_for_archived(*, schedules: Sequence[Schedule]) -> int:
+    """A schedule archived by a new publication takes its open and matched requests with it."""
+    active = list(
+        SwapRequest.objects.select_for_update().filter(schedule__in=schedules, status__in=SwapRequest.ACTIVE)
+    )
+    if active:
+        _close(active, Status.EXPIRED, "No longer possible: a new schedule was published for this year.")
+    return len(active)

@@ -105,10 +105,12 @@ class StabilityReportSerializer(serializers.ModelSerializer):
     schedule_status = serializers.CharField(source="schedule.status", read_only=True)
     num_beneficial_swaps = serializers.IntegerField(
         source="num_beneficial_deviations", read_only=True,
-        help_text="Beneficial deviations: (assignment, partner) pairs where the holder alone would gain",
+        help_text="Beneficial deviations (DESIGN §9): ordered (assignment, partner) feasible swaps where the first "
+                  "holder gains, whether or not the partner does; num_blocking_swaps counts the pairs where both gain",
     )
-    beneficial_swaps = serializers.SerializerMethodField(help_text="The top beneficial swaps (same rows as top_instabilities)")
-    top_instabilities = serializers.SerializerMethodField(help_text="The largest beneficial deviations, best first")
+    beneficial_swaps = serializers.SerializerMethodField(help_text="The most beneficial swaps for integrations: the same rows as top_instabilities, each a blocking "
+                  "swap (both holders gain), largest combined gain first")
+    top_instabilities = serializers.SerializerMethodField(help_text="Each unstable assignment's best blocking swap, largest combined gain first")
     recommended_swaps = serializers.SerializerMethodField(help_text="A conflict-free set of the best blocking swaps")
     stability_forecast = serializers.CharField(
         source="forecast", read_only=True, help_text="stable, minor_adjustments (< 10 blocking swaps) or major_revision"

@@ -452,10 +452,14 @@ def schedule_publish(
         Schedule.objects.select_for_update().filter(year_id=locked.year_id, status=Schedule.Status.PUBLISHED)
     )
     if archived:
+        from stability.market import swap_requests_close_for_archived
+
         Schedule.objects.filter(pk__in=[s.pk for s in archived]).update(status=Schedule.Status.ARCHIVED)
         for old in archived:
             old.status = Schedule.Status.ARCHIVED
         warnings.append("Archived the previously published " + ", ".join(f"“{s.name}”" for s in archived) + ".")
+        if closed := swap_requests_close_for_archived(schedules=archived):
+            warnings.append(f"Closed {closed} open swap request{'s' if closed != 1 else ''} on the archived schedule.")
     locked.status = Schedule.Status.PUBLISHED
     locked.published_at = now
     locked.published_by = actor
@@ -497,10 +501,14 @@ def schedule_recommended_swap_apply(*, schedule: Schedule, assignment_a: Any, as
     a_id, b_id = _assignment_id(assignment_a, "assignment_a"), _assignment_id(assignment_b, "assignment_b")
     locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
     if locked.status == Schedule.Status.PUBLISHED:
-        return schedule_swaps_apply(
+        from stability.market import swap_requests_after_change
+
+        change = schedule_swaps_apply(
             schedule=locked, pairs=[(a_id, b_id)], actor=actor, kind=ScheduleChange.Kind.RECOMMENDED,
             reason="Recommended swap from the stability report", require_gain=True,
         )
+        swap_requests_after_change(change=change)
+        return change
     if locked.status != Schedule.Status.DRAFT:
         raise ValidationError({"schedule": f"“{locked.name}” is archived; archived schedules do not change."})
     return _draft_swap_apply(schedule=locked, a_id=a_id, b_id=b_id, actor=actor)

@@ -116,3 +116,17 @@ def test_stability_records_are_listed_read_only(admin_client_, critical_draft, c
         assert admin_client_.get(reverse(f"admin:stability_{name}_add")).status_code == 403, name
     assert admin_client_.get(reverse("admin:stability_publicationrecord_changelist"), {"forced__exact": "1"}).status_code == 200
     assert admin_client_.get(reverse("admin:stability_nashstabilityreport_changelist"), {"q": "Critical"}).status_code == 200
+
+
+def test_the_admin_cannot_add_an_assignment_to_a_published_schedule(admin_client_, critical_draft, coordinator):
+    schedule_publish(schedule=critical_draft, actor=coordinator, force=True, reason=REASON, channel="api")
+    existing = critical_draft.assignments.first()
+    before = critical_draft.assignments.count()
+    other_week = critical_draft.year.weeks.exclude(assignments__faculty=existing.faculty).first()
+    response = admin_client_.post(reverse("admin:allocation_assignment_add"), {
+        "schedule": critical_draft.pk, "faculty": existing.faculty_id, "week": other_week.pk,
+        "rotation": existing.rotation_id, "mechanism_data": "{}",
+    })
+    assert response.status_code == 200
+    assert "change only through an audited swap" in response.content.decode()
+    assert critical_draft.assignments.count() == before

@@ -404,3 +404,58 @@ def test_strategy_performance_follows_the_replicator_formula(market, faculty, ot
     assert rows["targeted"].fitness == pytest.approx(1 / 24) and rows["suggested"].growth == pytest.approx(13 / 144)
     assert sum(r.frequency for r in rows.values()) == pytest.approx(1.0)
     assert StrategyPerformance.objects.filter(year=market.year).count() == 4
+
+
+# --- changes made outside the market ------------------------------------------------------------------------------
+
+
+def test_a_coordinators_recommended_swap_fulfils_the_request_it_answers(market, faculty, other_faculty, coordinator):
+    from stability.services import schedule_recommended_swap_apply
+
+    request = _post(market, other_faculty, 1, [0])
+    change = schedule_recommended_swap_apply(
+        schedule=market, assignment_a=slot(market, faculty, 0).pk, assignment_b=slot(market, other_faculty, 1).pk,
+        actor=coordinator,
+    )
+    request.refresh_from_db()
+    assert weeks_of(market, other_faculty) == [0]
+    assert request.status == Status.EXECUTED and request.change == change
+    assert "Fulfilled" in request.outcome
+
+
+def test_a_coordinators_swap_expires_requests_whose_week_moved_elsewhere(market, faculty, other_faculty, coordinator):
+    from stability.services import schedule_recommended_swap_apply
+
+    request = _post(market, faculty, 0, [2])  # alice offers week 0 for week 2; the coordinator moves her to week 1
+    schedule_recommended_swap_apply(
+        schedule=market, assignment_a=slot(market, faculty, 0).pk, assignment_b=slot(market, other_faculty, 1).pk,
+        actor=coordinator,
+    )
+    request.refresh_from_db()
+    assert request.status == Status.EXPIRED and "moved" in request.outcome
+
+
+def test_publishing_a_new_schedule_closes_the_requests_on_the_archived_one(market, faculty, other_faculty, coordinator):
+    from stability.services import schedule_publish
+
+    request = _post(market, faculty, 0, [1])
+    draft = Schedule.objects.create(year=market.year, name="Second thoughts", source=Schedule.Source.MANUAL)
+    for a in market.assignments.all():
+        draft.assignments.create(faculty=a.faculty, week=a.week, rotation=a.rotation)
+    result = schedule_publish(schedule=draft, actor=coordinator, force=True, reason="Re-issued after review", channel="api")
+    request.refresh_from_db()
+    market.refresh_from_db()
+    assert market.status == Schedule.Status.ARCHIVED
+    assert request.status == Status.EXPIRED and "new schedule was published" in request.outcome
+    assert any("Closed 1 open swap request" in w for w in result.warnings)
+
+
+def test_an_open_request_on_an_archived_schedule_is_not_matched(market, faculty):
+    request = _post(market, faculty, 0, [1])
+    Schedule.objects.filter(pk=market.pk).update(status=Schedule.Status.ARCHIVED)
+    matched = swap_request_match(request=request)
+    assert matched.status == Status.EXPIRED and matched.counterparty is None
+
+
+def test_a_week_id_too_large_for_the_database_is_refused_by_name(market, faculty):
+    _refused("wanted_weeks", actor=faculty.user, give=slot(market, faculty, 0), wanted_weeks=[2**70])

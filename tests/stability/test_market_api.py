@@ -258,3 +258,12 @@ def test_strategy_performance_lists_each_strategy_of_a_year(api_as, market, facu
     flexible = next(r for r in rows if r["strategy"] == "flexible")
     assert (flexible["attempts"], flexible["successes"], flexible["share"]) == (1, 0, 1.0)
     assert flexible["fitness"] == pytest.approx(0.0) and flexible["frequency"] == pytest.approx(1.0)
+
+
+def test_a_week_id_beyond_the_databases_range_is_a_field_error_not_a_server_error(api_as, market, faculty):
+    response = api_as("faculty").post(REQUESTS, {
+        "give": slot(market, faculty, 0).pk, "wanted_weeks": [2**70], "match": False,
+    }, format="json")
+    assert response.status_code == 400, response.content
+    assert "wanted_weeks" in response.json()
+    assert not SwapRequest.objects.exists()

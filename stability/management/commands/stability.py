@@ -61,8 +61,9 @@ class Command(BaseCommand):
             style(f"Schedule #{o['schedule']} “{o['schedule_name']}” ({o['schedule_status']}, {o['academic_year']}): "
                   f"{o['stability_level']}, nash distance {o['nash_distance']:.3f}"),
             f"  Nash equilibrium:   {'yes' if o['is_nash_equilibrium'] else 'no'}",
-            f"  Blocking swaps:     {o['blocking_swaps']}; beneficial deviations {o['beneficial_deviations']}"
-            f" of {o['total_assignments']} assignments",
+            f"  Assignments:        {o['total_assignments']}",
+            f"  Blocking swaps:     {o['blocking_swaps']} (pairs who would both gain); one-sided beneficial "
+            f"deviations {o['beneficial_deviations']}",
             f"  Predicted requests: {o['predicted_swap_requests']}; forecast {o['forecast']}",
             f"  Welfare:            {o['current_welfare']:.3f} of optimal {o['optimal_welfare']:.3f}"
             f" (efficiency {o['efficiency_ratio']:.1%})",

@@ -259,3 +259,17 @@ def test_a_dynamics_run_that_hits_the_step_limit_does_not_count_as_stable():
 
 def test_welfare_is_the_sum_of_utilities_of_the_rows():
     assert welfare(worked_example()) == 1.5
+
+
+def test_the_worked_example_has_two_equilibria_so_the_price_of_anarchy_is_two_and_of_stability_one():
+    """By hand: of the 3! schedules only (A W2, B W1, C W3) with welfare 3.0 and (A W3, B W2, C W1) with welfare
+    1.5 have no blocking swap; dynamics from any other start reach the optimum. So over enough random starts
+    PoA = 3.0 / 1.5 = 2 (not acceptable) and PoS = 3.0 / 3.0 = 1."""
+    from tests.stability.algorithms.cases import worked_example
+
+    result = price_of_anarchy(worked_example(), rng=np.random.default_rng(11), restarts=60)
+    assert result.restarts == 60
+    assert result.optimal_welfare == pytest.approx(3.0)
+    assert result.worst_stable_welfare == pytest.approx(1.5) and result.best_stable_welfare == pytest.approx(3.0)
+    assert result.price_of_anarchy == pytest.approx(2.0) and result.price_of_stability == pytest.approx(1.0)
+    assert not result.is_acceptable
