@@ -233,6 +233,8 @@ GTSCHED_STABILITY = {
     "prediction_base": 0.10,
     "prediction_pressure": 0.50,
     "restarts": env_int("GTSCHED_STABILITY_RESTARTS", 20),
+    # Larger schedules get price of anarchy / stability only on request (about 1 s per restart at 10,000).
+    "poa_inline_max_assignments": env_int("GTSCHED_STABILITY_POA_INLINE_MAX", 3000),
     "top": 10,
     "report_max_age_s": 3600,
 }

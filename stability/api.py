@@ -42,6 +42,7 @@ from stability.serializers import (
 from stability.services import (
     ACCEPTABLE_POA,
     PublishRefused,
+    report_parameters,
     schedule_analytics,
     schedule_for_year,
     schedule_publish,
@@ -248,7 +249,9 @@ class PriceOfAnarchyView(generics.GenericAPIView):
         schedule = schedule_for_year(year=year)
         if schedule is None:
             raise NotFound(f"Academic year {year.label} has no published or draft schedule yet.")
-        report = stability_report_for(schedule=schedule, actor=request.user, restarts=query.validated_data.get("restarts"))
+        # Always with the dynamics: a large schedule's ordinary report skips them (restarts None), this one may not.
+        restarts = query.validated_data.get("restarts") or report_parameters()["restarts"]
+        report = stability_report_for(schedule=schedule, actor=request.user, restarts=restarts)
         body = {
             "academic_year": year.label, "schedule": schedule.pk, "schedule_status": schedule.status,
             "report": report.pk, "restarts": report.restarts or 0,

@@ -259,14 +259,19 @@ def stability_report_create(
     built: ScheduleProblem | None = None,
 ) -> NashStabilityReport:
     """Analyse the schedule as it stands and store the report (DESIGN §9); the seed drives the PoA restarts."""
+    explicit_restarts = restarts is not None
     parameters = report_parameters(restarts=restarts)
     seed = _seed_clean(seed)
     clock = time.perf_counter()
     built = built or schedule_problem(schedule=schedule)
+    # Price of anarchy runs blocking-swap dynamics from K random schedules: about a second per restart at 10,000
+    # assignments. Large schedules get it only when asked for (the price-of-anarchy endpoint, --restarts).
+    inline_limit = int(getattr(settings, "GTSCHED_STABILITY", {}).get("poa_inline_max_assignments", 3000))
+    with_poa = explicit_restarts or len(built.problem.assignments) <= inline_limit
     result = stability_report(
         built.problem, rng=np.random.default_rng(seed), restarts=parameters["restarts"],
         thresholds=tuple(parameters["thresholds"]), base=parameters["base"], pressure=parameters["pressure"],
-        top=parameters["top"], epsilon=EPSILON,
+        top=parameters["top"], epsilon=EPSILON, with_price_of_anarchy=with_poa,
     )
     analysis = swap_analysis(built.problem, epsilon=EPSILON)
     names = _Names(built)
@@ -291,6 +296,10 @@ def stability_report_create(
         "distance_after_recommended": _finite(result.distance_after_recommended),
         "welfare_after_recommended": _finite(result.welfare_after_recommended),
         "price_of_anarchy_detail": _poa_detail(result.price_of_anarchy_detail),
+        "price_of_anarchy_status": "computed" if with_poa else (
+            f"not computed inline for {len(built.problem.assignments):,} assignments (more than {inline_limit:,}); "
+            "ask for it with GET /api/v1/game-theory/price-of-anarchy/{year} or manage.py stability --restarts K"
+        ),
     }
     if built.left_out:
         payload["warnings"].append(
@@ -311,7 +320,7 @@ def stability_report_create(
         efficiency_ratio=float(_finite(result.efficiency_ratio) or 0.0),
         price_of_anarchy=_finite(result.price_of_anarchy),
         price_of_stability=_finite(result.price_of_stability),
-        restarts=int(result.restarts) if result.restarts is not None else parameters["restarts"],
+        restarts=(int(result.restarts) if result.restarts is not None else parameters["restarts"]) if with_poa else None,
         forecast=str(result.forecast),
         parameters={**parameters, "seed": seed, "epsilon": EPSILON},
         payload=_jsonable(payload),

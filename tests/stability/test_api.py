@@ -330,3 +330,14 @@ def test_the_schema_documents_the_stability_operations(client):
     for (path, method), codes in operations.items():
         assert path in schema["paths"], path
         assert codes <= schema["paths"][path][method]["responses"].keys(), path
+
+
+def test_a_large_schedules_report_skips_the_dynamics_and_the_price_of_anarchy_endpoint_runs_them(
+    as_, critical_draft, settings,
+):
+    settings.GTSCHED_STABILITY = {**settings.GTSCHED_STABILITY, "poa_inline_max_assignments": 2}
+    body = as_("coordinator").get(stability_url(critical_draft)).json()
+    assert body["price_of_anarchy"] is None and body["restarts"] is None
+    assert body["stability_level"] == "CRITICAL"  # the gate's numbers do not depend on the dynamics
+    poa = as_("coordinator").get(reverse("price-of-anarchy", args=[2031])).json()
+    assert poa["restarts"] == 5 and poa["price_of_anarchy"] >= poa["price_of_stability"] >= 1.0
