@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bench.allocation import _rss_mb
 from stability.algorithms.types import SwapProblem
 
 
@@ -153,14 +154,6 @@ def _naive_ms(problem: SwapProblem, first_rows: int | None = None) -> float:
     elapsed = (time.perf_counter() - start) * 1000
     m = len(problem.assignments)
     return elapsed if first_rows is None or first_rows >= m else elapsed * m / first_rows
-
-
-def _rss_mb(field: str) -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _memory_child(case_index: int, quick: bool, queue) -> None:

@@ -375,7 +375,7 @@ def _match_candidates(market: _Market, request: SwapRequest, *, take_ids: set[in
 
 
 def _lock_request(request: SwapRequest) -> SwapRequest:
-    return SwapRequest.objects.select_for_update().select_related(
+    return SwapRequest.objects.select_for_update(of=("self",)).select_related(
         "schedule__year", "requester__user", "give__week", "give__faculty", "counterparty__user", "take__week",
     ).get(pk=request.pk)
 
@@ -558,7 +558,7 @@ def _cycle_members(request: SwapRequest) -> list[SwapRequest]:
     if request.cycle is None:
         return [request]
     members = list(
-        SwapRequest.objects.select_for_update().select_related("give__week", "take__week", "requester__user", "schedule__year")
+        SwapRequest.objects.select_for_update(of=("self",)).select_related("give__week", "take__week", "requester__user", "schedule__year")
         .filter(cycle=request.cycle).order_by("pk")
     )
     by_give = {m.give_id: m for m in members}

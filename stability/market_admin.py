@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from stability.admin import ReadOnlyAdmin
 from stability.market import (
     strategy_performance_update,
     swap_request_cancel,
@@ -13,19 +14,6 @@ from stability.market import (
     swap_requests_clear_cycles,
 )
 from stability.models import StrategyPerformance, SwapRequest
-
-
-class _ReadOnly(admin.ModelAdmin):
-    """Rows written by the market services only; the admin reads them and calls the services."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.action(description="Look for a match for the selected open requests")
@@ -58,7 +46,7 @@ def cancel_requests(modeladmin, request, queryset):
 
 
 @admin.register(SwapRequest)
-class SwapRequestAdmin(_ReadOnly):
+class SwapRequestAdmin(ReadOnlyAdmin):
     list_display = ("id", "schedule", "requester", "give_week", "strategy", "status", "counterparty", "take_week",
                     "mutual_gain", "distance_reduction", "short_cycle", "created_at", "closed_at")
     list_filter = ("status", "strategy", "schedule__year", "schedule")
@@ -85,7 +73,7 @@ def recompute_performance(modeladmin, request, queryset):
 
 
 @admin.register(StrategyPerformance)
-class StrategyPerformanceAdmin(_ReadOnly):
+class StrategyPerformanceAdmin(ReadOnlyAdmin):
     list_display = ("year", "strategy", "attempts", "successes", "rate", "share", "fitness", "growth", "frequency",
                     "updated_at")
     list_filter = ("year", "strategy")

@@ -26,6 +26,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from allocation.models import Assignment, Schedule
+from allocation.services import _jsonable
 from preferences.models import AcademicYear, Faculty, Rotation, Week
 from stability.algorithms.calibration import calibrate_prediction
 from stability.algorithms.report import stability_report
@@ -198,21 +199,6 @@ def _deviation_rows(built: ScheduleProblem, analysis: Any, names: _Names) -> lis
     return out
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        v = float(value)
-        return v if np.isfinite(v) else None
-    return value
 
 
 _INDEXED = re.compile(r"\bassignment \d+ \(faculty \d+")
@@ -422,7 +408,7 @@ def schedule_publish(
         raise ValidationError({"channel": f"Unknown channel {channel!r}; use one of {', '.join(CHANNELS)}."})
     reason = (reason or "").strip()
     AcademicYear.objects.select_for_update().filter(pk=schedule.year_id).first()  # one publication per year at a time
-    locked = Schedule.objects.select_for_update().select_related("year").filter(pk=schedule.pk).first()
+    locked = Schedule.objects.select_for_update(of=("self",)).select_related("year").filter(pk=schedule.pk).first()
     if locked is None:
         raise ValidationError({"schedule": "This schedule no longer exists."})
     if locked.status != Schedule.Status.DRAFT:
