@@ -44,6 +44,27 @@ def api_client():
     return APIClient()
 
 
+def cast_user(request, who: str):
+    """The user behind a cast name: None for "anonymous", a faculty fixture's user, or the user fixture itself."""
+    if who == "anonymous":
+        return None
+    person = request.getfixturevalue(who)
+    return getattr(person, "user", person)
+
+
+@pytest.fixture
+def as_(request, api_client: APIClient):
+    """as_(who) gives the API client logged in (session) as one of the cast."""
+
+    def login(who: str) -> APIClient:
+        user = cast_user(request, who)
+        if user is not None:
+            api_client.force_login(user)
+        return api_client
+
+    return login
+
+
 @pytest.fixture
 def client_as(client):
     """client_as(user) logs the Django test client in as that user (None stays anonymous)."""

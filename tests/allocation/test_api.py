@@ -80,24 +80,6 @@ def programme(year, rotations, faculty, other_faculty):
     return year
 
 
-def _user(request, who: str):
-    if who == "anonymous":
-        return None
-    person = request.getfixturevalue(who)
-    return getattr(person, "user", person)
-
-
-@pytest.fixture
-def as_(request, api_client: APIClient):
-    """as_(who) gives the API client logged in (session) as one of the cast."""
-
-    def login(who: str) -> APIClient:
-        user = _user(request, who)
-        if user is not None:
-            api_client.force_login(user)
-        return api_client
-
-    return login
 
 
 @pytest.fixture

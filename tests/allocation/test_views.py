@@ -11,17 +11,12 @@ from allocation import tasks
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
 from allocation.services import allocation_run_start, comparison_start
 from preferences.services import preferences_submit
+from tests.conftest import cast_user
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
-
-def _user(request, who):
-    if who == "anonymous":
-        return None
-    person = request.getfixturevalue(who)
-    return getattr(person, "user", person)
 
 
 def _rank(faculty, year, ranks: dict[int, int]) -> None:
@@ -104,7 +99,7 @@ def comparison(submitted, coordinator, django_capture_on_commit_callbacks):
 @pytest.mark.parametrize(("who", "expected"), COORDINATOR_ONLY)
 def test_coordinator_pages_are_for_coordinators_only(page, who, expected, request, client_as, completed_run, comparison):
     url = _coordinator_urls(completed_run, comparison, completed_run.year)[page]
-    response = client_as(_user(request, who)).get(url)
+    response = client_as(cast_user(request, who)).get(url)
     expected = 302 if page == "allocation_overview" and who == "coordinator" else expected
     assert response.status_code == expected
     if who == "anonymous":
@@ -115,13 +110,13 @@ def test_coordinator_pages_are_for_coordinators_only(page, who, expected, reques
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 302), ("faculty", 403), ("other_faculty", 403)])
 def test_htmx_partial_requests_are_guarded_too(page, who, expected, request, client_as, pending_run, comparison):
     url = _coordinator_urls(pending_run, comparison, pending_run.year)[page]
-    response = client_as(_user(request, who)).get(url, HTTP_HX_TARGET="run-list", **HX)
+    response = client_as(cast_user(request, who)).get(url, HTTP_HX_TARGET="run-list", **HX)
     assert response.status_code == expected
 
 
 @pytest.mark.parametrize(("who", "expected"), COORDINATOR_ONLY)
 def test_only_coordinators_start_runs_and_comparisons(who, expected, request, client_as, submitted, keep_pending):
-    client = client_as(_user(request, who))
+    client = client_as(cast_user(request, who))
     response = client.post(reverse("allocation_home", args=[submitted.label]), {"mechanism": "rsd", "non_respondents": "neutral"})
     assert response.status_code == (302 if who == "coordinator" else expected)
     response = client.post(reverse("comparison_create", args=[submitted.label]), {"mechanisms": ["rsd", "vcg"]})
@@ -131,7 +126,7 @@ def test_only_coordinators_start_runs_and_comparisons(who, expected, request, cl
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 302), ("faculty", 403), ("other_faculty", 403)])
 def test_only_coordinators_cancel(who, expected, request, client_as, pending_run):
-    response = client_as(_user(request, who)).post(reverse("run_cancel", args=[pending_run.pk]), **HX)
+    response = client_as(cast_user(request, who)).post(reverse("run_cancel", args=[pending_run.pk]), **HX)
     assert response.status_code == expected
     pending_run.refresh_from_db()
     assert pending_run.status == AllocationRun.Status.PENDING
@@ -139,7 +134,7 @@ def test_only_coordinators_cancel(who, expected, request, client_as, pending_run
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 302), ("faculty", 200), ("other_faculty", 200), ("coordinator", 200)])
 def test_my_schedule_is_for_anyone_logged_in_with_a_schedule_to_show(who, expected, request, client_as, completed_run):
-    response = client_as(_user(request, who)).get(reverse("my_schedule"))
+    response = client_as(cast_user(request, who)).get(reverse("my_schedule"))
     assert response.status_code == expected
 
 
@@ -149,7 +144,7 @@ def test_my_schedule_is_for_anyone_logged_in_with_a_schedule_to_show(who, expect
 )
 def test_an_explanation_is_for_its_owner_and_coordinators(who, expected, hx, request, client_as, completed_run, faculty):
     assignment = _alice_assignment(completed_run, faculty)
-    response = client_as(_user(request, who)).get(reverse("assignment_why", args=[assignment.pk]), **(HX if hx else {}))
+    response = client_as(cast_user(request, who)).get(reverse("assignment_why", args=[assignment.pk]), **(HX if hx else {}))
     assert response.status_code == expected
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from allocation.models import Schedule
 from stability.models import NashStabilityReport, PublicationRecord
@@ -25,22 +24,6 @@ REPORT_FIELDS = {
 }
 
 
-def _user(request, who: str):
-    if who == "anonymous":
-        return None
-    person = request.getfixturevalue(who)
-    return getattr(person, "user", person)
-
-
-@pytest.fixture
-def as_(request, api_client: APIClient):
-    def login(who: str) -> APIClient:
-        user = _user(request, who)
-        if user is not None:
-            api_client.force_login(user)
-        return api_client
-
-    return login
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from stability.market import swap_request_create, swap_request_match
 from stability.models import ScheduleChange, SwapRequest
+from tests.conftest import cast_user
 from tests.stability import market_fixtures as shared
 from tests.stability.market_fixtures import slot, weeks_of
 
@@ -19,12 +20,6 @@ pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 CAST = ["anonymous", "faculty", "other_faculty", "coordinator"]
 
-
-def _user(request, who):
-    if who == "anonymous":
-        return None
-    person = request.getfixturevalue(who)
-    return getattr(person, "user", person)
 
 
 def _proposal(market, faculty):
@@ -45,7 +40,7 @@ def _is_login_redirect(response) -> bool:
 @pytest.mark.parametrize("who, expected", [("anonymous", "login"), ("faculty", 200), ("other_faculty", 200),
                                            ("coordinator", "market")])
 def test_faculty_pages_permission_matrix(request, client_as, market, page, who, expected):
-    response = client_as(_user(request, who)).get(reverse(page))
+    response = client_as(cast_user(request, who)).get(reverse(page))
     if expected == "login":
         assert _is_login_redirect(response)
     elif expected == "market":  # a coordinator without a faculty profile is sent to the market page
@@ -57,7 +52,7 @@ def test_faculty_pages_permission_matrix(request, client_as, market, page, who, 
 @pytest.mark.parametrize("who, expected", [("anonymous", "login"), ("faculty", 403), ("other_faculty", 403),
                                            ("coordinator", 200)])
 def test_coordinator_market_permission_matrix(request, client_as, market, who, expected):
-    client = client_as(_user(request, who))
+    client = client_as(cast_user(request, who))
     for url in (reverse("swap_market", args=[market.pk]), reverse("swap_market_overview")):
         response = client.get(url, follow=expected == 200)
         if expected == "login":
@@ -71,7 +66,7 @@ def test_coordinator_market_permission_matrix(request, client_as, market, who, e
 @pytest.mark.parametrize("who, expected", [("anonymous", "login"), ("faculty", 403), ("other_faculty", 403),
                                            ("coordinator", 302)])
 def test_clear_cycles_permission_matrix(request, client_as, market, who, expected):
-    response = client_as(_user(request, who)).post(reverse("swap_market_clear_cycles", args=[market.pk]))
+    response = client_as(cast_user(request, who)).post(reverse("swap_market_clear_cycles", args=[market.pk]))
     if expected == "login":
         assert _is_login_redirect(response)
     else:
@@ -92,7 +87,7 @@ def test_request_actions_permission_matrix(request, client_as, market, faculty, 
     """Alice's proposal to bob: anonymous logs in; carol (not a party) cannot even see it; the coordinator sees it
     but is not a party; alice and bob act within the rules of each action."""
     swap = _proposal(market, faculty)
-    response = client_as(_user(request, who)).post(reverse(f"swap_request_{action}", args=[swap.pk]))
+    response = client_as(cast_user(request, who)).post(reverse(f"swap_request_{action}", args=[swap.pk]))
     swap.refresh_from_db()
     if who == "anonymous":
         assert _is_login_redirect(response) and swap.status == SwapRequest.Status.MATCHED
