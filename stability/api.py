@@ -32,6 +32,7 @@ from stability.models import NashStabilityReport
 from stability.serializers import (
     AnalyticsSerializer,
     NashStableScheduleSerializer,
+    PriceOfAnarchyPendingSerializer,
     PriceOfAnarchyQuerySerializer,
     PriceOfAnarchySerializer,
     PublicationSerializer,
@@ -42,6 +43,7 @@ from stability.serializers import (
 from stability.services import (
     ACCEPTABLE_POA,
     PublishRefused,
+    price_of_anarchy_request,
     report_parameters,
     schedule_analytics,
     schedule_for_year,
@@ -239,8 +241,8 @@ class PriceOfAnarchyView(generics.GenericAPIView):
         ),
         parameters=[PriceOfAnarchyQuerySerializer,
                     OpenApiParameter("academic_year", int, OpenApiParameter.PATH, description="Year label, e.g. 2026")],
-        responses={200: PriceOfAnarchySerializer, 400: _400, 401: _401, 403: _403,
-                   404: OpenApiResponse(DETAIL_SCHEMA, description="No such year, or it has no schedule")},
+        responses={200: PriceOfAnarchySerializer, 202: PriceOfAnarchyPendingSerializer, 400: _400, 401: _401,
+                   403: _403, 404: OpenApiResponse(DETAIL_SCHEMA, description="No such year, or it has no schedule")},
     )
     def get(self, request: Request, academic_year: str) -> Response:
         query = PriceOfAnarchyQuerySerializer(data=request.query_params)
@@ -251,7 +253,15 @@ class PriceOfAnarchyView(generics.GenericAPIView):
             raise NotFound(f"Academic year {year.label} has no published or draft schedule yet.")
         # Always with the dynamics: a large schedule's ordinary report skips them (restarts None), this one may not.
         restarts = query.validated_data.get("restarts") or report_parameters()["restarts"]
-        report = stability_report_for(schedule=schedule, actor=request.user, restarts=restarts)
+        report = price_of_anarchy_request(schedule=schedule, actor=request.user, restarts=restarts)
+        if report is None:
+            return Response(
+                {"status": "pending", "academic_year": year.label, "schedule": schedule.pk, "restarts": restarts,
+                 "detail": f"Blocking-swap dynamics from {restarts} random schedules are running in the background; "
+                           "ask again with the same URL in a minute.",
+                 "poll": request.build_absolute_uri()},
+                status=status.HTTP_202_ACCEPTED,
+            )
         body = {
             "academic_year": year.label, "schedule": schedule.pk, "schedule_status": schedule.status,
             "report": report.pk, "restarts": report.restarts or 0,

@@ -277,6 +277,17 @@ class PriceOfAnarchySerializer(serializers.Serializer):
     is_acceptable = serializers.BooleanField(allow_null=True, help_text=f"price_of_anarchy < {ACCEPTABLE_POA}")
 
 
+class PriceOfAnarchyPendingSerializer(serializers.Serializer):
+    """202: a large schedule's dynamics run as a background job; GET the same URL again for the result."""
+
+    status = serializers.CharField(help_text="pending")
+    academic_year = serializers.IntegerField()
+    schedule = serializers.IntegerField()
+    restarts = serializers.IntegerField()
+    detail = serializers.CharField()
+    poll = serializers.URLField(help_text="The URL to ask again")
+
+
 class RegretSummarySerializer(serializers.Serializer):
     assignments = serializers.IntegerField()
     ranked = serializers.IntegerField(help_text="Assignments with a stored rank")

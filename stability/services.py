@@ -239,6 +239,54 @@ def _finite(value: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
+
+def poa_inline_limit() -> int:
+    return int(getattr(settings, "GTSCHED_STABILITY", {}).get("poa_inline_max_assignments", 3000))
+
+
+def _poa_job_key(*, schedule_id: int, fingerprint: str, restarts: int) -> str:
+    return f"gtsched:stability:poa:{schedule_id}:{fingerprint}:{restarts}"
+
+
+def price_of_anarchy_request(*, schedule: Schedule, actor, restarts: int) -> NashStabilityReport | None:
+    """A report with price of anarchy / stability at K = restarts: a fresh stored one; computed here for schedules
+    up to the inline limit; else one Celery job per schedule state and K (a repeated request while it runs enqueues
+    nothing). None means the job is running: ask again later."""
+    from django.core.cache import cache
+
+    from stability.tasks import POA_TIME_LIMIT_S, stability_report_task
+
+    restarts = restarts_clean(restarts)
+    built = schedule_problem(schedule=schedule)
+    fresh = stability_report_fresh(schedule=schedule, built=built, restarts=restarts)
+    if fresh is not None:
+        return fresh
+    if len(built.problem.assignments) <= poa_inline_limit():
+        return stability_report_create(schedule=schedule, actor=actor, restarts=restarts, built=built)
+    key = _poa_job_key(schedule_id=schedule.pk, fingerprint=built.fingerprint, restarts=restarts)
+    if cache.add(key, "pending", timeout=POA_TIME_LIMIT_S):
+        actor_id = getattr(_user_or_none(actor), "pk", None)
+        transaction.on_commit(lambda: stability_report_task.delay(schedule.pk, restarts, actor_id))
+    # With eager tasks outside a transaction the job has already run.
+    return stability_report_fresh(schedule=schedule, restarts=restarts)
+
+
+def stability_report_background(*, schedule_id: int, restarts: int, actor_id: int | None) -> int | None:
+    """The task's body: compute the report, then let the next request for this state and K start a job again."""
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+
+    schedule = Schedule.objects.filter(pk=schedule_id).select_related("year", "run").first()
+    if schedule is None:
+        return None
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    built = schedule_problem(schedule=schedule)
+    try:
+        return stability_report_create(schedule=schedule, actor=actor, restarts=restarts, built=built).pk
+    finally:
+        cache.delete(_poa_job_key(schedule_id=schedule_id, fingerprint=built.fingerprint, restarts=restarts))
+
+
 @transaction.atomic
 def stability_report_create(
     *, schedule: Schedule, actor=None, restarts: int | None = None, seed: int | None = None,
@@ -252,7 +300,7 @@ def stability_report_create(
     built = built or schedule_problem(schedule=schedule)
     # Price of anarchy runs blocking-swap dynamics from K random schedules: about a second per restart at 10,000
     # assignments. Large schedules get it only when asked for (the price-of-anarchy endpoint, --restarts).
-    inline_limit = int(getattr(settings, "GTSCHED_STABILITY", {}).get("poa_inline_max_assignments", 3000))
+    inline_limit = poa_inline_limit()
     with_poa = explicit_restarts or len(built.problem.assignments) <= inline_limit
     result = stability_report(
         built.problem, rng=np.random.default_rng(seed), restarts=parameters["restarts"],

@@ -27,6 +27,7 @@ from stability.services import (
     ACCEPTABLE_POA,
     PublishRefused,
     critical_refusal,
+    price_of_anarchy_request,
     report_parameters,
     schedule_publish,
     schedule_recommended_swap_apply,
@@ -144,6 +145,22 @@ def stability_recompute(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "stability/report.html#report", _report_context(schedule, report))
     messages.success(request, f"Recomputed: {report.stability_level.lower()}, nash distance {report.nash_distance:.1%}.")
+    return redirect("stability_report", pk=schedule.pk)
+
+
+@coordinator_required
+@require_POST
+def stability_price_of_anarchy(request: HttpRequest, pk: int) -> HttpResponse:
+    """Price of anarchy / stability for a schedule too large to get them with every report: a background job."""
+    schedule = _schedule(pk)
+    restarts = report_parameters()["restarts"]
+    report = price_of_anarchy_request(schedule=schedule, actor=request.user, restarts=restarts)
+    if report is None:
+        messages.info(request, f"Running blocking-swap dynamics from {restarts} random schedules in the background; "
+                               "reload this page in a minute to see the price of anarchy.")
+    else:
+        messages.success(request, f"Price of anarchy {report.price_of_anarchy:.3f}, of stability "
+                                  f"{report.price_of_stability:.3f} (K = {report.restarts}).")
     return redirect("stability_report", pk=schedule.pk)
 
 

@@ -315,12 +315,28 @@ def test_the_schema_documents_the_stability_operations(client):
         assert codes <= schema["paths"][path][method]["responses"].keys(), path
 
 
-def test_a_large_schedules_report_skips_the_dynamics_and_the_price_of_anarchy_endpoint_runs_them(
-    as_, critical_draft, settings,
+def test_a_large_schedules_report_skips_the_dynamics_and_the_price_of_anarchy_runs_them_as_a_job(
+    as_, critical_draft, settings, django_capture_on_commit_callbacks, monkeypatch,
 ):
     settings.GTSCHED_STABILITY = {**settings.GTSCHED_STABILITY, "poa_inline_max_assignments": 2}
     body = as_("coordinator").get(stability_url(critical_draft)).json()
     assert body["price_of_anarchy"] is None and body["restarts"] is None
     assert body["stability_level"] == "CRITICAL"  # the gate's numbers do not depend on the dynamics
-    poa = as_("coordinator").get(reverse("price-of-anarchy", args=[2031])).json()
+
+    from stability import tasks
+
+    enqueued = []
+    monkeypatch.setattr(tasks.stability_report_task, "delay", lambda *args: enqueued.append(args))
+    url = reverse("price-of-anarchy", args=[2031])
+    with django_capture_on_commit_callbacks(execute=True):
+        first = as_("coordinator").get(url)
+        again = as_("coordinator").get(url)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["status"] == "pending" and first.json()["poll"].endswith(url)
+    assert len(enqueued) == 1, "a repeated request while the job runs enqueues nothing"
+
+    tasks.stability_report_task.run(*enqueued[0])  # what the worker does
+    done = as_("coordinator").get(url)
+    assert done.status_code == 200
+    poa = done.json()
     assert poa["restarts"] == 5 and poa["price_of_anarchy"] >= poa["price_of_stability"] >= 1.0

@@ -30,6 +30,7 @@ def _pages(schedule) -> list[tuple[str, str]]:
         ("get", reverse("stability_year", args=[schedule.year.label])),
         ("get", reverse("stability_report", args=[schedule.pk])),
         ("post", reverse("stability_recompute", args=[schedule.pk])),
+        ("post", reverse("stability_price_of_anarchy", args=[schedule.pk])),
         ("post", reverse("stability_swap_apply", args=[schedule.pk])),
         ("post", reverse("stability_publish", args=[schedule.pk])),
     ]
@@ -221,3 +222,22 @@ def test_the_run_page_links_its_draft_to_the_stability_report(client_as, coordin
     run.refresh_from_db()
     html = client_as(coordinator).get(reverse("run_detail", args=[run.pk])).content.decode()
     assert reverse("stability_report", args=[run.schedule.pk]) in html
+
+
+def test_a_large_schedule_offers_the_price_of_anarchy_as_a_background_job(
+    client_as, coordinator, critical_draft, settings, django_capture_on_commit_callbacks, monkeypatch,
+):
+    from stability import tasks
+
+    settings.GTSCHED_STABILITY = {**settings.GTSCHED_STABILITY, "poa_inline_max_assignments": 2}
+    client = client_as(coordinator)
+    page = client.get(reverse("stability_report", args=[critical_draft.pk])).content.decode()
+    assert "not computed with every report" in page and reverse("stability_price_of_anarchy", args=[critical_draft.pk]) in page
+    enqueued = []
+    monkeypatch.setattr(tasks.stability_report_task, "delay", lambda *args: enqueued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("stability_price_of_anarchy", args=[critical_draft.pk]), follow=True)
+    assert "in the background" in response.content.decode() and len(enqueued) == 1
+    tasks.stability_report_task.run(*enqueued[0])
+    page = client.get(reverse("stability_report", args=[critical_draft.pk])).content.decode()
+    assert "K = 5 random restarts" in page
