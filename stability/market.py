@@ -350,7 +350,8 @@ class _Candidate:
 
 
 def _match_candidates(market: _Market, request: SwapRequest, *, take_ids: set[int] | None = None) -> list[_Candidate]:
-    """Feasible swaps of the request's week with a holder of a wanted week who does not lose, best first."""
+    """Feasible swaps of the request's week with a holder of a wanted week who does not lose, best first (the
+    distance reduction is measured for those tied at the best mutual gain, 0.0 for the rest)."""
     a = market.index(request.give_id)
     if a is None:
         return []
@@ -359,7 +360,7 @@ def _match_candidates(market: _Market, request: SwapRequest, *, take_ids: set[in
     holders = request.schedule.assignments.filter(week_id__in=wanted).exclude(faculty_id=request.requester_id)
     if take_ids is not None:
         holders = holders.filter(pk__in=take_ids)
-    candidates = []
+    found = []
     for take_id in holders.exclude(pk__in=reserved).values_list("pk", flat=True):
         b = market.index(take_id)
         if b is None:
@@ -367,10 +368,18 @@ def _match_candidates(market: _Market, request: SwapRequest, *, take_ids: set[in
         feasible, gain_a, gain_b = swap_gains(market.problem, a, b)
         if not feasible or gain_b < -EPS:
             continue
-        candidates.append(_Candidate(
-            take_id=take_id, gain=float(gain_a), partner_gain=float(gain_b), mutual_gain=float(gain_a + gain_b),
-            distance_reduction=market.distance - market.distance_after([(a, b)]),
-        ))
+        found.append((take_id, b, float(gain_a), float(gain_b)))
+    if not found:
+        return []
+    # Mutual gain ranks first, so only the candidates tied at the best one need the (whole-schedule) distance probe.
+    best = max(round(g + h, 12) for _, _, g, h in found)
+    candidates = [
+        _Candidate(
+            take_id=take_id, gain=g, partner_gain=h, mutual_gain=g + h,
+            distance_reduction=(market.distance - market.distance_after([(a, b)])) if round(g + h, 12) == best else 0.0,
+        )
+        for take_id, b, g, h in found
+    ]
     return sorted(candidates, key=lambda c: c.key)
 
 
