@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from allocation.models import Schedule
-from stability.forms import PublishForm
+from stability.forms import PublishForm, publication_messages
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
@@ -21,7 +20,7 @@ from stability.models import (
     ScheduleChange,
     StabilityLevel,
 )
-from stability.services import PublishRefused, critical_refusal, schedule_publish, stability_report_for
+from stability.services import critical_refusal, stability_report_for
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -102,27 +101,10 @@ def publish_through_stability_gate(modeladmin, request, queryset):
     form = PublishForm(request.POST if request.POST.get("post") == "yes" else None)
     status = 200
     if form.is_bound and form.is_valid():
-        try:
-            result = schedule_publish(
-                schedule=schedule, actor=request.user, force=form.cleaned_data["force"],
-                reason=form.cleaned_data["reason"], channel="admin",
-            )
-        except PublishRefused as exc:
-            form.add_service_errors(exc)
-            status = 409 if exc.conflict else 400
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-            status = 400
-        else:
-            modeladmin.message_user(
-                request,
-                f"“{result.schedule.name}” is published for {result.schedule.year}"
-                + (" over the CRITICAL report; the override and its reason are recorded." if result.forced else "."),
-                messages.SUCCESS,
-            )
-            for warning in result.warnings:
-                if not result.forced or "CRITICAL" not in warning:
-                    modeladmin.message_user(request, warning, messages.WARNING)
+        result, status = form.publish(schedule=schedule, actor=request.user, channel="admin")
+        if result is not None:
+            for level, text in publication_messages(result):
+                modeladmin.message_user(request, text, level)
             return None
     report = stability_report_for(schedule=schedule, actor=request.user)
     critical = report.stability_level == StabilityLevel.CRITICAL

@@ -24,6 +24,33 @@ class PublishForm(forms.Form):
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
 
+    def publish(self, *, schedule, actor, channel: str):
+        """Run the gate on the valid form: (result, 200), or (None, 409/400) with the refusal on the form's fields."""
+        from stability.services import PublishRefused, schedule_publish
+
+        try:
+            result = schedule_publish(
+                schedule=schedule, actor=actor, force=self.cleaned_data["force"],
+                reason=self.cleaned_data["reason"], channel=channel,
+            )
+        except PublishRefused as exc:
+            self.add_service_errors(exc)
+            return None, 409 if exc.conflict else 400
+        except ValidationError as exc:
+            self.add_service_errors(exc)
+            return None, 400
+        return result, 200
+
+
+def publication_messages(result) -> list[tuple[int, str]]:
+    """(message level, text) for a publication, as the page and the admin both show it."""
+    from django.contrib import messages
+
+    out = [(messages.SUCCESS, f"“{result.schedule.name}” is published for {result.schedule.year}"
+            + (" over the CRITICAL report; the override and its reason are recorded." if result.forced else "."))]
+    out += [(messages.WARNING, w) for w in result.warnings if not result.forced or "CRITICAL" not in w]
+    return out
+
 
 class SwapApplyForm(forms.Form):
     assignment_a = forms.IntegerField(min_value=1, max_value=ID_MAX, widget=forms.HiddenInput)

@@ -21,15 +21,13 @@ from preferences.models import AcademicYear
 from preferences.querysets import access_year, year_open_for_preferences
 from preferences.views import coordinator_required
 from stability.charts import distance_gauge_svg, gains_svg
-from stability.forms import PublishForm, SwapApplyForm
+from stability.forms import PublishForm, SwapApplyForm, publication_messages
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange, StabilityLevel
 from stability.services import (
     ACCEPTABLE_POA,
-    PublishRefused,
     critical_refusal,
     price_of_anarchy_request,
     report_parameters,
-    schedule_publish,
     schedule_recommended_swap_apply,
     stability_report_create,
     stability_report_for,
@@ -191,30 +189,13 @@ def stability_swap_apply(request: HttpRequest, pk: int) -> HttpResponse:
 def stability_publish(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = _schedule(pk)
     form = PublishForm(request.POST)
+    code = 400
     if form.is_valid():
-        try:
-            result = schedule_publish(
-                schedule=schedule, actor=request.user, force=form.cleaned_data["force"],
-                reason=form.cleaned_data["reason"], channel="page",
-            )
-        except PublishRefused as exc:
-            form.add_service_errors(exc)
-            code = 409 if exc.conflict else 400
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-            code = 400
-        else:
-            messages.success(
-                request,
-                f"“{result.schedule.name}” is published for {result.schedule.year}"
-                + (" over the CRITICAL report; the override and its reason are recorded." if result.forced else "."),
-            )
-            for warning in result.warnings:
-                if not result.forced or "CRITICAL" not in warning:
-                    messages.warning(request, warning)
+        result, code = form.publish(schedule=schedule, actor=request.user, channel="page")
+        if result is not None:
+            for level, text in publication_messages(result):
+                messages.add_message(request, level, text)
             return redirect("stability_report", pk=schedule.pk)
-    else:
-        code = 400
     schedule.refresh_from_db()
     report = stability_report_for(schedule=schedule, actor=request.user)
     return render(request, "stability/report.html", _report_context(schedule, report, form=form), status=code)
