@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bench.allocation import _rss_mb
+from bench.allocation import _rss_mb, _timed
 from stability.algorithms.types import SwapProblem
 
 
@@ -137,15 +136,6 @@ class Case:
     baseline_name: str
     repeats: int = 5
     measure_memory: bool = False
-
-
-def _timed(fn: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def _naive_ms(problem: SwapProblem, first_rows: int | None = None) -> float:
