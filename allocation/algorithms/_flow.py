@@ -21,10 +21,13 @@ other candidate of faculty i in week w is dropped, and the fixed rows are added 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import breadth_first_order
 
 from allocation.algorithms.types import INFEASIBLE, OPTIMAL
 
@@ -60,11 +63,14 @@ def assign(
     cost: np.ndarray,
     preassigned: np.ndarray | None = None,
     allow_unassigned: bool = True,
+    then: Sequence[np.ndarray] = (),
 ) -> FlowResult:
     """Min-cost assignment of faculty to (week, rotation) slots over distinct candidate (faculty, week) pairs.
 
     eligible (n, W, R) bool picks the rotations of each candidate; cost (k,) int64 is the cost of the pair
     (the same for every rotation). Typical candidates: ``faculty, week = np.nonzero(mask)``.
+    then: further (k,) integer cost vectors minimised lexicographically after cost, each among the optima of
+    everything before it (see :func:`_lexicographic`); ``cost`` of the result is still Σ cost.
     Inputs are assumed validated (see _validate.problem); candidates must be distinct pairs.
     """
     n, n_weeks, n_rot = eligible.shape
@@ -73,8 +79,10 @@ def assign(
     cost = np.asarray(cost)
     if not (faculty.shape == week.shape == cost.shape) or faculty.ndim != 1:
         raise ValueError("faculty, week and cost must be 1-D arrays of the same length.")
-    if not np.issubdtype(cost.dtype, np.integer):
-        raise ValueError(f"cost must be integers, got dtype {cost.dtype}.")
+    then = [np.asarray(tier) for tier in then]
+    for name, values in [("cost", cost), *(("then", tier) for tier in then)]:
+        if not np.issubdtype(values.dtype, np.integer) or values.shape != faculty.shape:
+            raise ValueError(f"{name} must be integers, one per candidate; got dtype {values.dtype}, shape {values.shape}.")
     cost = cost.astype(np.int64, copy=False)
     key = faculty * n_weeks + week
     in_order = len(key) < 2 or bool((key[1:] > key[:-1]).all())
@@ -114,9 +122,10 @@ def assign(
     open_slot = np.flatnonzero(capacity.ravel() > 0)
     short = np.flatnonzero(demand > 0)
     total = int(demand[short].sum())
-    bound = max(abs(int(cost.max(initial=0))), abs(int(cost.min(initial=0))))
-    if bound * max(total, 1) >= _MAX_TOTAL:
-        raise ValueError("costs are too large for an exact integer min-cost flow; scale them down.")
+    for values in (cost, *then):
+        bound = max(abs(int(values.max(initial=0))), abs(int(values.min(initial=0))))
+        if bound * max(total, 1) >= _MAX_TOTAL:
+            raise ValueError("costs are too large for an exact integer min-cost flow; scale them down.")
 
     # Nodes: sink, faculty, slots (w, r) at w·R + r, then the (i, w) nodes. Arcs in index order:
     # direct faculty→slot | faculty→(i, w) | (i, w)→slot | slot→sink.
@@ -128,20 +137,25 @@ def assign(
     tails = np.empty(sizes.sum(), dtype=np.int32)
     heads = np.empty_like(tails)
     caps = np.ones(len(tails), dtype=np.int64)
-    costs = np.empty(len(tails), dtype=np.int64)
     every = len(single) == len(faculty)  # then single is arange(k): use the arrays as they are
     tails[:a] = faculty0 + (faculty if every else faculty[single])
     heads[:a] = slot0 + (week if every else week[single]) * n_rot + single_rot
-    costs[:a] = cost if every else cost[single]
     tails[a:b] = faculty0 + faculty[multi]
     heads[a:b] = pair0 + np.arange(len(multi))
-    costs[a:b] = cost[multi]
     tails[b:c] = pair0 + via_tail
     heads[b:c] = slot0 + week[via_pair] * n_rot + via_rot
-    costs[b:] = 0
     tails[c:] = slot0 + open_slot
     heads[c:] = sink
     caps[c:] = capacity.ravel()[open_slot]
+
+    def arc_costs(values: np.ndarray) -> np.ndarray:
+        """Per-candidate costs on the arcs that leave the faculty nodes; 0 on every other arc."""
+        out = np.zeros(len(tails), dtype=np.int64)
+        out[:a] = values if every else values[single]
+        out[a:b] = values[multi]
+        return out
+
+    costs = arc_costs(cost)
 
     if total == 0:
         chosen_pairs, chosen_rot = np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -156,8 +170,21 @@ def assign(
             raise RuntimeError(f"min-cost flow solver failed with status {status!r}.")
         if not allow_unassigned and flow.maximum_flow() < total:
             return _infeasible(demand + pre_count, int(nodes), len(tails))
-        direct_on = flow.flows(np.arange(a, dtype=np.int32)) > 0
-        via_on = flow.flows(np.arange(b, c, dtype=np.int32)) > 0
+        flows = flow.flows(np.arange(len(tails), dtype=np.int32))
+        if then:
+            # Fix the value reached: a source node s feeds each faculty node up to its demand.
+            source = nodes
+            served = np.bincount(tails[:b] - faculty0, weights=flows[:b], minlength=n).astype(np.int64)
+            tails = np.concatenate([tails, np.full(len(short), source, dtype=np.int32)])
+            heads = np.concatenate([heads, (faculty0 + short).astype(np.int32)])
+            caps = np.concatenate([caps, demand[short]])
+            flows = np.concatenate([flows, served[short]])
+            supply = np.zeros(nodes + 1, dtype=np.int64)
+            supply[source], supply[sink] = flow.maximum_flow(), -flow.maximum_flow()
+            stages = [np.append(arc_costs(values), np.zeros(len(short), np.int64)) for values in (cost, *then)]
+            flows = _lexicographic(tails, heads, caps, supply, stages, flows)
+        direct_on = flows[:a] > 0
+        via_on = flows[b:c] > 0
         chosen_pairs = np.concatenate([np.flatnonzero(direct_on) if every else single[direct_on], via_pair[via_on]])
         chosen_rot = np.concatenate([single_rot[direct_on], via_rot[via_on]])
 
@@ -172,6 +199,89 @@ def assign(
         unassigned=_frozen(demand + pre_count - served), cost=int(cost[chosen_pairs].sum()),
         nodes=int(nodes), arcs=int(len(tails)),
     )
+
+
+def _lexicographic(
+    tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, supply: np.ndarray, stages: list[np.ndarray],
+    flows: np.ndarray,
+) -> np.ndarray:
+    """Flows minimising stages[0], then stages[1] among those optima, …; ``flows`` already minimise stages[0].
+
+    Each stage restricts the network to its optimal face. With node potentials π that prove the current flow
+    optimal (reduced cost c + π(tail) − π(head) ≥ 0 on every residual arc), complementary slackness says that
+    *every* optimal flow carries nothing on an arc of positive reduced cost and fills an arc of negative reduced
+    cost (for any optimal flow and any optimal dual, Ahuja, Magnanti & Orlin 1993, §9.4). So those arcs are fixed
+    (a full one moves its capacity into the supplies of its ends), only arcs of zero reduced cost stay free, and
+    the next stage is an ordinary min-cost flow over them. A stage whose costs are zero on every free arc changes
+    nothing and is skipped.
+    """
+    flows = flows.astype(np.int64, copy=True)
+    supply = supply.copy()
+    free = np.arange(len(tails))
+    for k, stage in enumerate(stages):
+        cost = stage[free]
+        if k and not cost.any():
+            continue
+        if k:
+            flow = min_cost_flow.SimpleMinCostFlow()
+            flow.add_arcs_with_capacity_and_unit_cost(tails[free], heads[free], caps[free], cost)
+            flow.set_nodes_supplies(np.arange(len(supply), dtype=np.int32), supply)
+            if flow.solve() != flow.OPTIMAL:
+                raise RuntimeError("a lexicographic stage lost feasibility: the optimal face was misread.")
+            flows[free] = flow.flows(np.arange(len(free), dtype=np.int32))
+        if k == len(stages) - 1 or not any(later[free].any() for later in stages[k + 1:]):
+            break
+        x = flows[free]
+        potential = _potentials(tails[free], heads[free], caps[free], x, cost, len(supply))
+        reduced = cost + potential[tails[free]] - potential[heads[free]]
+        full = reduced < 0
+        if (x[reduced > 0] != 0).any() or (x[full] != caps[free][full]).any():
+            raise RuntimeError("a lexicographic stage is not optimal: complementary slackness fails.")
+        fixed = free[full]
+        np.subtract.at(supply, tails[fixed], caps[fixed])
+        np.add.at(supply, heads[fixed], caps[fixed])
+        free = free[reduced == 0]
+    return flows
+
+
+def _potentials(tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, flows: np.ndarray, cost: np.ndarray,
+                nodes: int) -> np.ndarray:
+    """Shortest-path distances in the residual network of an optimal flow, from a root joined to every node.
+
+    The residual network has no negative cycle (the flow is optimal), so the distances are potentials that prove
+    it. They come from one more min-cost flow — the root sends one unit to every node over the residual arcs
+    with ample capacity: a shortest-path problem, negative arc costs allowed — then from a spanning tree of the
+    arcs that carry flow, which are tight: d(head) = d(tail) + cost. Depths are summed by pointer jumping."""
+    forward, backward = flows < caps, flows > 0
+    root = nodes
+    r_tails = np.concatenate([tails[forward], heads[backward], np.full(nodes, root)]).astype(np.int32)
+    r_heads = np.concatenate([heads[forward], tails[backward], np.arange(nodes)]).astype(np.int32)
+    r_cost = np.concatenate([cost[forward], -cost[backward], np.zeros(nodes, dtype=np.int64)])
+    paths = min_cost_flow.SimpleMinCostFlow()
+    paths.add_arcs_with_capacity_and_unit_cost(r_tails, r_heads, np.full(len(r_tails), nodes, dtype=np.int64), r_cost)
+    supplies = np.full(nodes + 1, -1, dtype=np.int64)
+    supplies[root] = nodes
+    paths.set_nodes_supplies(np.arange(nodes + 1, dtype=np.int32), supplies)
+    if paths.solve() != paths.OPTIMAL:
+        raise RuntimeError("the residual network of an optimal flow has a negative cycle.")
+    on = paths.flows(np.arange(len(r_tails), dtype=np.int32)) > 0
+    t, h, c = r_tails[on], r_heads[on], r_cost[on]
+    tree = csr_matrix((np.ones(len(t)), (t, h)), shape=(nodes + 1, nodes + 1))
+    _, parent = breadth_first_order(tree, root, directed=True, return_predecessors=True)
+    parent[root] = root
+    key = t.astype(np.int64) * (nodes + 1) + h
+    order = np.argsort(key)
+    step = np.zeros(nodes + 1, dtype=np.int64)
+    child = np.arange(nodes + 1)
+    at = order[np.searchsorted(key[order], parent[:nodes].astype(np.int64) * (nodes + 1) + child[:nodes])]
+    step[:nodes] = c[at]
+    while (parent != root).any():
+        step = step + step[parent]
+        parent = parent[parent]
+    distance = step[:nodes]
+    if (r_cost + np.append(distance, 0)[r_tails] - np.append(distance, 0)[r_heads] < 0).any():
+        raise RuntimeError("residual potentials are not feasible.")
+    return distance
 
 
 def _infeasible(demand: np.ndarray, nodes: int, arcs: int) -> FlowResult:

@@ -82,6 +82,7 @@ def cp_sat(
     time_limit_s: float = 10.0,
     workers: int = 2,
     hint: bool = True,
+    relaxation: bool = True,
     **unknown: Any,
 ) -> Allocation:
     """Lexicographic CP-SAT allocation with fairness tiers and side constraints (see the module docstring).
@@ -100,7 +101,11 @@ def cp_sat(
     workers: CP-SAT search workers; the random seed is drawn from ``rng``. The same seed gives the same schedule
         when every level and the tie-break are proven optimal (see ``_tie_break``); a time limit is wall-clock,
         never reproducible.
-    hint: seed the first level with min-cost flow (fairness) or least regret (regret) on the same problem.
+    hint: seed the first level with the flow relaxation's optimum (see ``relaxation``).
+    relaxation: first solve the *flow relaxation* — the same problem without the side constraints, exactly, by
+        least regret (regret) or a lexicographic min-cost flow over the rank tiers (fairness). It is at least as
+        good as any schedule at every level; when it also meets every side constraint (and, with soft
+        back-to-back, has no back-to-back service) it is the optimum: returned as "optimal" with no CP-SAT solve.
 
     details: solver_status and wall_s per level ("levels"), time_limit_s, num_variables (x Booleans of the final
     model), eligible_triples, rounds (restricted/full models tried), rank_profile, back_to_back occurrences,
@@ -112,6 +117,7 @@ def cp_sat(
         unknown, problem.n_faculty, problem.n_rotations, objective=objective, fairness=fairness, cost=cost,
         max_holidays=max_holidays, back_to_back=back_to_back, back_to_back_penalty=back_to_back_penalty, pairs=pairs,
         rotation_quotas=rotation_quotas, time_limit_s=time_limit_s, workers=workers, hint=hint,
+        relaxation=relaxation,
     )
     seed = int(rng.integers(0, 2**31 - 1))
     details: dict[str, Any] = {
@@ -119,7 +125,12 @@ def cp_sat(
         "random_seed": seed, "eligible_triples": int(np.count_nonzero(problem.eligible)), "rounds": [],
     }
     details.update({"fairness": options["fairness"]} if options["objective"] == "fairness" else {"cost": options["cost"]})
-    hint_rows = _hint_rows(problem, rng, options, details)
+    relaxed = _relaxed_rows(problem, rng, options, details) if options["hint"] or options["relaxation"] else None
+    if relaxed is not None and options["relaxation"] and _meets_constraints(problem, relaxed, options) and (
+            options["back_to_back"] != "soft" or back_to_back_count(relaxed) == 0):
+        return _proven_by_relaxation(problem, relaxed, options, details, started)
+    hint_rows = relaxed if options["hint"] else None
+    details["hint"] = details["relaxation"] if options["hint"] else None
     deadline = started + options["time_limit_s"]
 
     # The flow hints maximise cardinality ignoring the side constraints: a bound on the assigned demand.
@@ -156,6 +167,11 @@ def cp_sat(
             status=INFEASIBLE, mechanism=MECHANISM, assignments=empty_assignments(),
             unassigned=problem.demand.copy(), details=details, wall_ms=1000 * (time.perf_counter() - started),
         )
+    return _allocation(problem, rows, options, details, started, status=OPTIMAL if proven else FEASIBLE)
+
+
+def _allocation(problem: Problem, rows: np.ndarray, options: Mapping[str, Any], details: dict[str, Any],
+                started: float, *, status: str) -> Allocation:
     served = np.bincount(rows[:, 0], minlength=problem.n_faculty)
     ranks = problem.rank[rows[:, 0], rows[:, 1]].astype(np.int64)
     profile = np.bincount(ranks, minlength=2)[1:]
@@ -165,7 +181,7 @@ def cp_sat(
     if options["back_to_back"] == "soft":
         regret += options["back_to_back_penalty"] * details["back_to_back"]
     return Allocation(
-        status=OPTIMAL if proven else FEASIBLE,
+        status=status,
         mechanism=MECHANISM,
         assignments=rows,
         unassigned=problem.demand - served,
@@ -174,6 +190,28 @@ def cp_sat(
         details=details,
         wall_ms=1000 * (time.perf_counter() - started),
     )
+
+
+def _proven_by_relaxation(problem: Problem, rows: np.ndarray, options: Mapping[str, Any], details: dict[str, Any],
+                          started: float) -> Allocation:
+    """The relaxation's optimum meets every side constraint: it is optimal at every level, with no solve."""
+    ranks = problem.rank[rows[:, 0], rows[:, 1]].astype(np.int64)
+    values = [("unassigned", int(problem.demand.sum()) - len(rows))]
+    if options["objective"] == "regret":
+        values.append(("regret", int(regret_cost(ranks, options["cost"]).sum())))
+    else:
+        occurring = np.unique(problem.rank[problem.eligible.any(axis=2)])
+        profile = np.bincount(ranks, minlength=problem.n_weeks + 1)
+        values += [(f"rank_{r}", int(profile[r])) for r in (occurring if options["fairness"] == "greedy" else occurring[::-1])]
+        values += [("back_to_back", 0)] if options["back_to_back"] == "soft" else []
+    levels = [{"name": name, "solver_status": "OPTIMAL", "objective": value, "wall_s": 0.0, "solves": 0,
+               "proof": "relaxation"} for name, value in values]
+    details.update(levels=levels, solver_status=[level["solver_status"] for level in levels], num_variables=0,
+                   num_model_variables=0, hint=None, tie_break="not needed: the relaxation's optimum is unique to "
+                   "the inputs", proof="the flow relaxation's optimum meets every side constraint")
+    details["rounds"].append({"model": "relaxation", "num_variables": 0, "wildcards_used": 0,
+                              "wall_s": time.perf_counter() - started})
+    return _allocation(problem, rows, options, details, started, status=OPTIMAL)
 
 
 def regret_cost(rank: np.ndarray, cost: str) -> np.ndarray:
@@ -194,7 +232,7 @@ def back_to_back_count(rows: np.ndarray) -> int:
 def _validated_options(unknown: Mapping[str, Any], n: int, n_rotations: int, **options: Any) -> dict[str, Any]:
     # The shared check names unknown options and the allowed choices; the other values get checks of their own.
     choices = {"objective": OBJECTIVES, "fairness": FAIRNESS, "cost": COSTS, "back_to_back": BACK_TO_BACK,
-               "hint": (True, False)}
+               "hint": (True, False), "relaxation": (True, False)}
     _validate.options(MECHANISM, {**{k: options[k] for k in choices}, **unknown}, {**dict.fromkeys(options, object), **choices})
 
     def integer(name: str, value: Any, *, low: int = 0, high: int | None = None) -> int:
@@ -247,23 +285,32 @@ def _as_list(value: Any, name: str) -> list[Any]:
 # ---------------------------------------------------------------------------------------------------- hint, restriction
 
 
-def _hint_rows(problem: Problem, rng: np.random.Generator, options: Mapping[str, Any], details: dict) -> np.ndarray | None:
-    """Assignments of the fast flow mechanism for the same objective, ignoring the side constraints."""
-    details["hint"] = None
-    if not options["hint"]:
-        return None
+def _relaxed_rows(problem: Problem, rng: np.random.Generator, options: Mapping[str, Any], details: dict) -> np.ndarray:
+    """The exact optimum of the flow relaxation (every level, the side constraints left out).
+
+    Regret: least regret. Fairness: a lexicographic min-cost flow — most assignments, then the rank tiers one
+    after another (greedy: −[rank = 1], −[rank = 2], …; generous: [rank = worst], [rank = next worse], …)."""
+    started = time.perf_counter()
     if options["objective"] == "regret":
         from allocation.algorithms.least_regret import least_regret
 
-        hinted = least_regret(problem, rng=rng, cost=options["cost"])
+        rows = least_regret(problem, rng=rng, cost=options["cost"]).assignments
+        details["relaxation"] = "least_regret"
     else:
-        from allocation.algorithms.min_cost_flow import min_cost_flow
+        from allocation.algorithms import _flow
 
-        hinted = min_cost_flow(problem, rng=rng, fill_unlisted=True, allow_unassigned=True)
-    if not hinted.ok:
-        return None
-    details["hint"] = hinted.mechanism
-    return np.asarray(hinted.assignments, dtype=np.int64).reshape(-1, 3)
+        n, n_weeks, n_rot = problem.eligible.shape
+        pairs = np.flatnonzero(problem.eligible.reshape(n * n_weeks, n_rot).any(axis=1))
+        faculty, week = np.divmod(pairs, n_weeks)
+        rank = problem.rank.ravel()[pairs].astype(np.int64)
+        order = np.unique(rank) if options["fairness"] == "greedy" else np.unique(rank)[::-1]
+        sign = -1 if options["fairness"] == "greedy" else 1
+        tiers = [sign * (rank == r).astype(np.int64) for r in order] or [np.zeros(len(pairs), np.int64)]
+        rows = _flow.assign(problem.eligible, problem.demand, problem.capacity, faculty=faculty, week=week,
+                            cost=tiers[0], then=tiers[1:], preassigned=problem.preassigned).assignments
+        details["relaxation"] = "lexicographic_flow"
+    details["relaxation_wall_s"] = time.perf_counter() - started
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
 
 
 def _restriction(problem: Problem, hint_rows: np.ndarray | None, options: Mapping[str, Any]) -> np.ndarray | None:

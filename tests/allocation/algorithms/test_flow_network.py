@@ -11,6 +11,7 @@ from allocation.algorithms import _flow
 from allocation.algorithms.feasibility import violations
 from allocation.algorithms.types import INFEASIBLE, OPTIMAL, Allocation, Problem
 from tests.allocation.algorithms.mechanism_cases import best_by_brute_force, tiny_problem, varied_problem
+from tests.allocation.algorithms.problems import feasible_allocations
 
 
 def solve(problem: Problem, mask: np.ndarray, cost: np.ndarray, **kwargs) -> _flow.FlowResult:
@@ -162,6 +163,67 @@ def test_the_network_is_lexicographically_optimal_against_brute_force(seed):
     assigned, best_cost = best_by_brute_force(problem, cost, allowed=problem.eligible & mask[:, :, None])
     flow_cost = int(cost[result.assignments[:, 0], result.assignments[:, 1]].sum())
     assert (len(result.assignments), flow_cost) == (assigned, best_cost)
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_further_cost_vectors_are_minimised_lexicographically_as_brute_force_says(seed):
+    # Three random cost vectors (negative costs too, many ties so that later stages matter), multi-unit demand,
+    # several rotations and pre-assignments: (most assignments, Σ c1, Σ c2, Σ c3) against every allocation.
+    problem = tiny_problem(seed)
+    rng = np.random.default_rng(seed)
+    mask = problem.eligible.any(axis=2) & (rng.random(problem.rank.shape) < 0.9)
+    costs = [rng.integers(-1, 2, size=problem.rank.shape) for _ in range(3)]
+    faculty, week = np.nonzero(mask)
+    result = _flow.assign(problem.eligible, problem.demand, problem.capacity, faculty=faculty, week=week,
+                          cost=costs[0][faculty, week], then=[c[faculty, week] for c in costs[1:]],
+                          preassigned=problem.preassigned)
+    assert not violations(problem, as_allocation(result))
+
+    def key(rows) -> tuple:
+        return (-len(rows), *(int(sum(c[i, w] for i, w, _ in rows if (i, w, _) not in pre)) for c in costs))
+
+    pre = {tuple(row) for row in problem.preassigned.tolist()}
+    allowed = problem.eligible & mask[:, :, None]
+    allowed[tuple(problem.preassigned.T)] = True
+    best = min(key(rows) for rows in feasible_allocations(problem, allowed=allowed) if pre <= set(rows))
+    assert key([tuple(r) for r in result.assignments.tolist()]) == best
+    assert result.cost == best[1]
+
+
+def test_a_later_cost_decides_between_optima_of_the_first():
+    # Two faculty, two weeks with a seat each; both cost 0 under c1 either way, c2 prefers the crossed assignment.
+    problem = literal([[[True], [True]], [[True], [True]]], demand=[1, 1], capacity=[[1], [1]])
+    faculty, week = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    zero = np.zeros(4, dtype=np.int64)
+    crossed = _flow.assign(problem.eligible, problem.demand, problem.capacity, faculty=faculty, week=week, cost=zero,
+                           then=[np.array([5, 0, 0, 5])])
+    assert crossed.assignments.tolist() == [[0, 1, 0], [1, 0, 0]]
+    straight = _flow.assign(problem.eligible, problem.demand, problem.capacity, faculty=faculty, week=week, cost=zero,
+                            then=[np.array([0, 5, 5, 0]), np.array([0, 0, 0, 0])])
+    assert straight.assignments.tolist() == [[0, 0, 0], [1, 1, 0]]
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 30), weeks=st.integers(1, 10), rotations=st.integers(1, 3),
+       stages=st.integers(1, 6))
+def test_each_stage_is_optimal_among_the_optima_of_the_stages_before(seed, n, weeks, rotations, stages):
+    # Larger than brute force allows: stage by stage, the lexicographic result is checked against one weighted
+    # solve whose weights make the order strict (base above any possible change of a later stage).
+    rng = np.random.default_rng(seed)
+    problem = literal(rng.random((n, weeks, rotations)) < 0.6, demand=rng.integers(0, 3, size=n),
+                      capacity=rng.integers(0, 4, size=(weeks, rotations)))
+    faculty, week = np.nonzero(problem.eligible.any(axis=2))
+    costs = [rng.integers(0, 3, size=len(faculty)) for _ in range(stages)]
+    result = _flow.assign(problem.eligible, problem.demand, problem.capacity, faculty=faculty, week=week,
+                          cost=costs[0], then=costs[1:])
+    base = 2 * int(problem.demand.sum()) + 1  # |Σ over any allocation| ≤ 2·Σd for costs in 0..2
+    weighted = sum(c * base ** (stages - 1 - k) for k, c in enumerate(costs))
+    reference = _flow.assign(problem.eligible, problem.demand, problem.capacity, faculty=faculty, week=week,
+                             cost=weighted)
+    assert len(result.assignments) == len(reference.assignments)
+    sums = [int(c[result.pair_index].sum()) for c in costs]
+    reference_sums = [int(c[reference.pair_index].sum()) for c in costs]
+    assert sums == reference_sums
 
 
 @pytest.mark.parametrize("seed", range(100))
