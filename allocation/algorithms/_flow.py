@@ -26,8 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order
 
 from allocation.algorithms.types import INFEASIBLE, OPTIMAL
 
@@ -155,7 +153,9 @@ def assign(
         out[a:b] = values[multi]
         return out
 
-    costs = arc_costs(cost)
+    # Consecutive stages are merged into one weighted stage while the weights stay small (see _merged).
+    stages = _merged([arc_costs(values) for values in (cost, *then)], total, nodes + 1)
+    costs = stages[0]
 
     if total == 0:
         chosen_pairs, chosen_rot = np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -171,7 +171,7 @@ def assign(
         if not allow_unassigned and flow.maximum_flow() < total:
             return _infeasible(demand + pre_count, int(nodes), len(tails))
         flows = flow.flows(np.arange(len(tails), dtype=np.int32))
-        if then:
+        if len(stages) > 1:
             # Fix the value reached: a source node s feeds each faculty node up to its demand.
             source = nodes
             served = np.bincount(tails[:b] - faculty0, weights=flows[:b], minlength=n).astype(np.int64)
@@ -181,7 +181,7 @@ def assign(
             flows = np.concatenate([flows, served[short]])
             supply = np.zeros(nodes + 1, dtype=np.int64)
             supply[source], supply[sink] = flow.maximum_flow(), -flow.maximum_flow()
-            stages = [np.append(arc_costs(values), np.zeros(len(short), np.int64)) for values in (cost, *then)]
+            stages = [np.append(stage, np.zeros(len(short), np.int64)) for stage in stages]
             flows = _lexicographic(tails, heads, caps, supply, stages, flows)
         direct_on = flows[:a] > 0
         via_on = flows[b:c] > 0
@@ -199,6 +199,43 @@ def assign(
         unassigned=_frozen(demand + pre_count - served), cost=int(cost[chosen_pairs].sum()),
         nodes=int(nodes), arcs=int(len(tails)),
     )
+
+
+_MERGED_COST = 2**60
+
+
+def _merged(stages: list[np.ndarray], total: int, nodes: int) -> list[np.ndarray]:
+    """Runs of consecutive stages as single weighted stages with the same lexicographic optima.
+
+    A flow sends at most ``total`` units over the arcs that carry stage costs (each unit crosses exactly one), so
+    stage l's sum varies by at most R_l = total · (max c_l − min c_l). Weights w_last = 1, w_j = 1 + Σ_{l>j} w_l·R_l
+    make one unit of stage j outweigh any change in the later stages of the run. A run grows while its largest
+    cost, times the nodes and the units (the solver's cost scaling works on their product), stays below 2^60."""
+    limit = _MERGED_COST // (max(total, 1) * max(nodes, 1))
+    merged: list[np.ndarray] = []
+    start = 0
+    while start < len(stages):
+        end = start + 1
+        while end < len(stages) and _run_cost(stages[start:end + 1], total)[1] <= limit:
+            end += 1
+        merged.append(_run_cost(stages[start:end], total)[0] if end > start + 1 else stages[start])
+        start = end
+    return merged
+
+
+def _run_cost(run: list[np.ndarray], total: int) -> tuple[np.ndarray, int]:
+    """The weighted cost of a run of stages and its largest magnitude (Python integers: no overflow)."""
+    weights, later = [], 0
+    for stage in reversed(run):
+        weight = 1 + later
+        weights.append(weight)
+        later += weight * total * (int(stage.max(initial=0)) - int(stage.min(initial=0)))
+    weights.reverse()
+    largest = sum(w * max(abs(int(stage.max(initial=0))), abs(int(stage.min(initial=0))))
+                  for w, stage in zip(weights, run, strict=True))
+    if largest > _MERGED_COST:
+        return np.zeros(0, dtype=np.int64), largest
+    return sum(np.int64(w) * stage for w, stage in zip(weights, run, strict=True)), largest
 
 
 def _lexicographic(
@@ -248,40 +285,33 @@ def _potentials(tails: np.ndarray, heads: np.ndarray, caps: np.ndarray, flows: n
                 nodes: int) -> np.ndarray:
     """Shortest-path distances in the residual network of an optimal flow, from a root joined to every node.
 
-    The residual network has no negative cycle (the flow is optimal), so the distances are potentials that prove
-    it. They come from one more min-cost flow — the root sends one unit to every node over the residual arcs
-    with ample capacity: a shortest-path problem, negative arc costs allowed — then from a spanning tree of the
-    arcs that carry flow, which are tight: d(head) = d(tail) + cost. Depths are summed by pointer jumping."""
+    The residual network has no negative cycle (the flow is optimal), so the distances exist and are potentials
+    that prove it: d(head) ≤ d(tail) + cost on every residual arc. Bellman–Ford with a queue (all nodes start at
+    0, each round relaxes only the arcs out of nodes improved in the round before), vectorised per round; the
+    rounds are at most the arcs on a shortest path. More than ``nodes`` rounds would mean a negative cycle."""
     forward, backward = flows < caps, flows > 0
-    root = nodes
-    r_tails = np.concatenate([tails[forward], heads[backward], np.full(nodes, root)]).astype(np.int32)
-    r_heads = np.concatenate([heads[forward], tails[backward], np.arange(nodes)]).astype(np.int32)
-    r_cost = np.concatenate([cost[forward], -cost[backward], np.zeros(nodes, dtype=np.int64)])
-    paths = min_cost_flow.SimpleMinCostFlow()
-    paths.add_arcs_with_capacity_and_unit_cost(r_tails, r_heads, np.full(len(r_tails), nodes, dtype=np.int64), r_cost)
-    supplies = np.full(nodes + 1, -1, dtype=np.int64)
-    supplies[root] = nodes
-    paths.set_nodes_supplies(np.arange(nodes + 1, dtype=np.int32), supplies)
-    if paths.solve() != paths.OPTIMAL:
-        raise RuntimeError("the residual network of an optimal flow has a negative cycle.")
-    on = paths.flows(np.arange(len(r_tails), dtype=np.int32)) > 0
-    t, h, c = r_tails[on], r_heads[on], r_cost[on]
-    tree = csr_matrix((np.ones(len(t)), (t, h)), shape=(nodes + 1, nodes + 1))
-    _, parent = breadth_first_order(tree, root, directed=True, return_predecessors=True)
-    parent[root] = root
-    key = t.astype(np.int64) * (nodes + 1) + h
-    order = np.argsort(key)
-    step = np.zeros(nodes + 1, dtype=np.int64)
-    child = np.arange(nodes + 1)
-    at = order[np.searchsorted(key[order], parent[:nodes].astype(np.int64) * (nodes + 1) + child[:nodes])]
-    step[:nodes] = c[at]
-    while (parent != root).any():
-        step = step + step[parent]
-        parent = parent[parent]
-    distance = step[:nodes]
-    if (r_cost + np.append(distance, 0)[r_tails] - np.append(distance, 0)[r_heads] < 0).any():
-        raise RuntimeError("residual potentials are not feasible.")
-    return distance
+    r_tails = np.concatenate([tails[forward], heads[backward]])
+    r_heads = np.concatenate([heads[forward], tails[backward]])
+    r_cost = np.concatenate([cost[forward], -cost[backward]])
+    order = np.argsort(r_tails, kind="stable")
+    r_tails, r_heads, r_cost = r_tails[order], r_heads[order], r_cost[order]
+    start = np.searchsorted(r_tails, np.arange(nodes + 1))
+    distance = np.zeros(nodes, dtype=np.int64)
+    active = np.unique(r_tails[r_cost < 0])  # from 0 everywhere, only negative arcs can improve first
+    for _ in range(nodes + 1):
+        if not len(active):
+            return distance
+        counts = start[active + 1] - start[active]
+        arcs = np.repeat(start[active] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        candidate = distance[r_tails[arcs]] + r_cost[arcs]
+        better = candidate < distance[r_heads[arcs]]
+        if not better.any():
+            return distance
+        improved = distance.copy()
+        np.minimum.at(improved, r_heads[arcs[better]], candidate[better])
+        active = np.flatnonzero(improved < distance)
+        distance = improved
+    raise RuntimeError("the residual network of an optimal flow has a negative cycle.")
 
 
 def _infeasible(demand: np.ndarray, nodes: int, arcs: int) -> FlowResult:
