@@ -51,6 +51,15 @@ def synthetic_problem(
     )
 
 
+def side_constrained(seed: int, *, n: int, weeks: int) -> Problem:
+    """synthetic_problem with demand 2 each, enough seats, and two pairs of consecutive holiday weeks."""
+    import dataclasses
+
+    problem = synthetic_problem(seed, n=n, weeks=weeks, capacity=2 * n // weeks + 1, listed=(3, 10), correlated=0.5)
+    holidays = np.isin(np.arange(weeks), [weeks // 2 - 2, weeks // 2 - 1, weeks - 2, weeks - 1])
+    return dataclasses.replace(problem, demand=np.full(n, 2, dtype=np.int64), is_holiday=holidays)
+
+
 def mcf_per_arc_baseline(problem: Problem) -> float:
     """The straightforward min-cost flow: the same network, one add_arc call per arc from Python loops."""
     from ortools.graph.python import min_cost_flow
@@ -79,7 +88,7 @@ def mcf_per_arc_baseline(problem: Problem) -> float:
 class Case:
     name: str
     size: str
-    goal_ms: float
+    goal_ms: float | None
     make: Callable[[], Problem]
     ours: Callable[[Problem], object]
     baseline: Callable[[Problem], object] | None
@@ -147,6 +156,14 @@ def cases(quick: bool) -> list[Case]:
              lambda p: cp_sat(p, rng=rng(), objective="fairness", fairness="generous"),
              lambda p: cp_sat(p, rng=rng(), objective="fairness", fairness="generous", hint=False, relaxation=False),
              "CP-SAT levels alone (10 s limit)", repeats=3),
+        # Binding side constraints (100 faculty × 26 weeks, two weeks each, a holiday cap, no back-to-back): the
+        # relaxation breaks them, so
+        # CP-SAT levels decide. No goal in the issue; shown so the table does not hide the slow path.
+        Case("cp_sat greedy, side constraints", "100 × 26 × 2", None, lambda: side_constrained(9, n=100, weeks=26),
+             lambda p: cp_sat(p, rng=rng(), objective="fairness", fairness="greedy", max_holidays=1, back_to_back="hard",
+                              time_limit_s=30),
+             lambda p: cp_sat(p, rng=rng(), objective="fairness", fairness="greedy", max_holidays=1, back_to_back="hard",
+                              time_limit_s=30, hint=False, relaxation=False), "CP-SAT levels alone (30 s limit)", repeats=1),
         Case("vcg unit demand", "300 × 30", 10, lambda: synthetic_problem(7, n=300, weeks=30, capacity=10, listed=None, correlated=0.3),
              lambda p: vcg(p, rng=rng(), method="prices"), lambda p: vcg(p, rng=rng(), method="resolve"), "n+1 re-solves", repeats=5),
     ]
@@ -175,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             "case": case.name, "size": case.size, "ours_ms": round(ours, 2), "goal_ms": case.goal_ms,
             "baseline": case.baseline_name, "baseline_ms": None if baseline is None else round(baseline, 2),
             "ratio": None if baseline is None else round(baseline / ours, 1),
-            "meets_goal": ours <= case.goal_ms and (memory is None or memory <= case.memory_goal_mb),
+            "meets_goal": None if case.goal_ms is None else ours <= case.goal_ms and (memory is None or memory <= case.memory_goal_mb),
             "peak_mb": None if memory is None else round(memory, 1), "memory_goal_mb": case.memory_goal_mb,
         })
         del problem
@@ -187,10 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['case']:34} {r['size']:>14} {r['ours_ms']:>9.2f} {r['goal_ms']:>8g} "
+        met = "" if r["meets_goal"] is None else "yes" if r["meets_goal"] else "NO"
+        print(f"{r['case']:34} {r['size']:>14} {r['ours_ms']:>9.2f} {'' if r['goal_ms'] is None else format(r['goal_ms'], 'g'):>8} "
               f"{'' if r['baseline_ms'] is None else format(r['baseline_ms'], '.1f'):>12} "
               f"{'' if r['ratio'] is None else format(r['ratio'], '.1f') + '×':>7} "
-              f"{'' if r['peak_mb'] is None else format(r['peak_mb'], '.0f'):>8}  {'yes' if r['meets_goal'] else 'NO ':3}  {r['baseline']}")
+              f"{'' if r['peak_mb'] is None else format(r['peak_mb'], '.0f'):>8}  {met:3}  {r['baseline']}")
     return 0
 
 
