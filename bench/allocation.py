@@ -157,8 +157,7 @@ def cases(quick: bool) -> list[Case]:
              lambda p: cp_sat(p, rng=rng(), objective="fairness", fairness="generous", hint=False, relaxation=False),
              "CP-SAT levels alone (10 s limit)", repeats=3),
         # Binding side constraints (100 faculty × 26 weeks, two weeks each, a holiday cap, no back-to-back): the
-        # relaxation breaks them, so
-        # CP-SAT levels decide. No goal in the issue; shown so the table does not hide the slow path.
+        # relaxation breaks them, so the CP-SAT levels decide. No goal in the issue; shown so the table does not hide the slow path.
         Case("cp_sat greedy, side constraints", "100 × 26 × 2", None, lambda: side_constrained(9, n=100, weeks=26),
              lambda p: cp_sat(p, rng=rng(), objective="fairness", fairness="greedy", max_holidays=1, back_to_back="hard",
                               time_limit_s=30),
