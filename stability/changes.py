@@ -71,7 +71,9 @@ def schedule_swaps_apply(
         current = _with_rows(problem, rows)
         feasible, gain_a, gain_b = swap_gains(current, a, b)
         if not feasible:
-            raise ValidationError({"pairs": f"Pair {position + 1} is no longer a feasible swap on the current schedule."})
+            breach = _side_breach(current, rows, apply_swap(rows, a, b), [a, b])
+            raise ValidationError({"pairs": f"Pair {position + 1}: {breach}" if breach else
+                                   f"Pair {position + 1} is no longer a feasible swap on the current schedule."})
         if require_gain and not (gain_a > 1e-9 and gain_b > 1e-9):
             raise ValidationError({"pairs": f"Pair {position + 1} no longer benefits both faculty members."})
         rows = apply_swap(rows, a, b)
@@ -116,3 +118,28 @@ def _cycle_end_state_check(problem: SwapProblem, rows: np.ndarray, moved: list[i
             raise ValidationError({"pairs": "The trading cycle no longer benefits every member."})
     if len(np.unique(rows[:, :2], axis=0)) != len(rows):
         raise ValidationError({"pairs": "The trading cycle is no longer feasible: someone would serve two slots in one week."})
+    breach = _side_breach(problem, start, rows, moved)
+    if breach:
+        raise ValidationError({"pairs": breach})
+
+
+def _side_breach(problem: SwapProblem, start: np.ndarray, rows: np.ndarray, moved: list[int]) -> str:
+    """The side constraint of the schedule's run that the end state would newly break, in words ('' if none)."""
+    if problem.max_holidays is None and not problem.no_back_to_back:
+        return ""
+    n, n_weeks = problem.eligible.shape[:2]
+    before, after = np.zeros((n, n_weeks), dtype=bool), np.zeros((n, n_weeks), dtype=bool)
+    before[start[:, 0], start[:, 1]] = True
+    after[rows[:, 0], rows[:, 1]] = True
+    movers = np.unique(rows[moved, 0])
+    if problem.max_holidays is not None:
+        holiday = np.asarray(problem.is_holiday, dtype=bool)
+        was, now = before[movers][:, holiday].sum(axis=1), after[movers][:, holiday].sum(axis=1)
+        if ((now > problem.max_holidays) & (now > was)).any():
+            return (f"The exchange would give someone more than {problem.max_holidays} holiday "
+                    f"week{'s' if problem.max_holidays != 1 else ''}, the cap of the run that made this schedule.")
+    if problem.no_back_to_back:
+        held, new = after[movers], after[movers] & ~before[movers]
+        if ((held[:, 1:] & held[:, :-1]) & (new[:, 1:] | new[:, :-1])).any():
+            return "The exchange would have someone serve two weeks in a row, which this schedule's run forbids."
+    return ""

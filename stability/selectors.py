@@ -44,6 +44,23 @@ def schedule_seed(schedule: Schedule) -> int:
     return int(schedule.run.seed) if schedule.run_id else 0
 
 
+def schedule_side_constraints(schedule: Schedule) -> dict[str, object]:
+    """The hard side constraints of the CP-SAT run that made the schedule, as SwapProblem fields.
+
+    A swap must not break them either (DESIGN §9: "no other hard constraint breaks"): the holiday cap and, when
+    hard, the back-to-back rule. Soft back-to-back is a cost, not a constraint; other mechanisms have neither.
+    """
+    if not schedule.run_id or schedule.run.mechanism != "cp_sat":
+        return {}
+    parameters = schedule.run.parameters or {}
+    side: dict[str, object] = {}
+    if isinstance(parameters.get("max_holidays"), int) and not isinstance(parameters["max_holidays"], bool):
+        side["max_holidays"] = int(parameters["max_holidays"])
+    if parameters.get("back_to_back") == "hard":
+        side["no_back_to_back"] = True
+    return side
+
+
 def schedule_problem(*, schedule: Schedule, built: YearProblem | None = None) -> ScheduleProblem:
     built = built or year_problem(year=schedule.year, seed=schedule_seed(schedule))
     f_pos = {pk: i for i, pk in enumerate(built.faculty_ids.tolist())}
@@ -69,12 +86,16 @@ def schedule_problem(*, schedule: Schedule, built: YearProblem | None = None) ->
         capacity=np.asarray(built.problem.capacity, dtype=np.int64),
         assignments=assignments,
         locked=np.asarray(locked, dtype=bool),
+        is_holiday=np.asarray(built.problem.is_holiday, dtype=bool),
+        **schedule_side_constraints(schedule),
     )
     assignment_ids = np.asarray(ids, dtype=np.int64)
     fingerprint = _array_digest({
         "assignment_ids": assignment_ids, "assignments": assignments, "locked": problem.locked,
         "utility": problem.utility, "eligible": problem.eligible, "capacity": problem.capacity,
         "faculty_ids": built.faculty_ids, "week_ids": built.week_ids, "rotation_ids": built.rotation_ids,
+        "is_holiday": problem.is_holiday,
+        "side": np.array([-1 if problem.max_holidays is None else problem.max_holidays, int(problem.no_back_to_back)]),
     })
     return ScheduleProblem(
         schedule_id=schedule.pk,

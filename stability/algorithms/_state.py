@@ -2,9 +2,12 @@
 
 Slot s = w·R + r, S = W·R. For assignment a = (i, w, r) and slot t = (w_t, r_t):
 
-    F[a, t] = eligible[i, w_t, r_t] ∧ ¬holds[i, w_t] ∧ ¬locked[a]      a's holder could take t
+    F[a, t] = eligible[i, w_t, r_t] ∧ ¬holds[i, w_t] ∧ ¬side[a, t] ∧ ¬locked[a]      a's holder could take t
     G[a, t] = u[i, w_t] − u[i, w]                                          a's holder would gain
     M[a, t] = F[a, t] ∧ G[a, t] > ε
+
+side[a, t] is a breach of a side constraint the move would create (SwapProblem: a holiday cap reached, or a week
+next to another one the holder keeps); it depends on a's own week, so the "cannot" table is kept per row, (m, S).
 
 (a, b) is a feasible swap iff F[a, slot b] ∧ F[b, slot a]; blocking iff M[a, slot b] ∧ M[b, slot a]. Both are
 separable given the slot pair, and i = j or w = w' drop out by themselves (i holds w' through b). So with
@@ -61,7 +64,11 @@ class SwapState:
         self.base = self.u_slot[self.fac, self.slot]                 # u[i, w] of every row
         self.holds = np.zeros((n + 1, n_weeks), dtype=bool)
         self.holds[self.fac[:m], self.slot[:m] // n_rot] = True
-        self.cannot = ~self.elig | self.holds[:, self.slot_week]     # ¬eligible ∨ already holds that week
+        self.is_holiday = np.zeros(n_weeks, dtype=bool) if p.is_holiday is None else np.asarray(p.is_holiday, dtype=bool)
+        self.max_holidays = p.max_holidays
+        self.no_back_to_back = bool(p.no_back_to_back)
+        self.side = self.max_holidays is not None or self.no_back_to_back
+        self.cannot = self.cannot_rows(np.arange(m + 1))             # (m + 1, S): a's holder cannot take t
         order = np.argsort(self.fac[:m], kind="stable")
         self.rows_of = np.split(order, np.cumsum(np.bincount(self.fac[:m], minlength=n))[:-1]) if n else []
         # The padded slot table, rows of a slot in ascending index order (so first = lowest index on ties).
@@ -78,6 +85,28 @@ class SwapState:
         self.col[by_slot] = col
         self.week_slots = np.arange(n_slots).reshape(n_weeks, n_rot)
         self.mirror()
+
+    def cannot_rows(self, rows: np.ndarray) -> np.ndarray:
+        """¬F without the lock for the given rows against every slot: not eligible, holds that week already, or a
+        side constraint the move would breach (a move out of a week frees it). (len(rows), S) bool."""
+        f = self.fac[rows]
+        held = self.holds[f]
+        out = ~self.elig[f]
+        out |= held[:, self.slot_week]
+        if self.side:
+            week = self.slot[rows] // self.n_rot
+            if self.max_holidays is not None:
+                full = (held & self.is_holiday).sum(axis=1) >= self.max_holidays
+                out |= (full & ~self.is_holiday[week])[:, None] & self.is_holiday[self.slot_week][None, :]
+            if self.no_back_to_back:
+                kept = held.copy()
+                kept[np.arange(len(rows)), week] = False
+                near = np.zeros_like(kept)
+                near[:, 1:] |= kept[:, :-1]
+                near[:, :-1] |= kept[:, 1:]
+                out |= near[:, self.slot_week]
+        out[np.asarray(rows) == self.m] = True
+        return out
 
     def mirror(self) -> None:
         """fac, base and locked of every table cell, kept in step with the table by swap()."""
@@ -108,7 +137,7 @@ class SwapState:
         f = self.t_fac[slots, cut]
         gain = np.take(self.u_slot, f, axis=0)
         np.subtract(gain, self.t_base[slots, cut][..., None], out=gain)
-        feasible = np.take(self.cannot, f, axis=0)
+        feasible = np.take(self.cannot, rows, axis=0)
         np.logical_or(feasible, self.t_locked[slots, cut][..., None], out=feasible)
         np.logical_not(feasible, out=feasible)
         return rows, gain, feasible
@@ -123,17 +152,19 @@ class SwapState:
 
     def masked(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """G·M (> 0 exactly where M holds) for broadcast index arrays rows and cols."""
-        return self._masked(np.take(self.fac, rows), np.take(self.base, rows), np.take(self.locked, rows), cols)
+        return self._masked(np.take(self.fac, rows), rows, np.take(self.base, rows), np.take(self.locked, rows), cols)
 
     def masked_cells(self, slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """G·M of the table rows of slots[q] against cols[q]: (q, width)."""
-        return self._masked(np.take(self.t_fac, slots, axis=0), np.take(self.t_base, slots, axis=0),
+        return self._masked(np.take(self.t_fac, slots, axis=0), np.take(self.table, slots, axis=0),
+                            np.take(self.t_base, slots, axis=0),
                             np.take(self.t_locked, slots, axis=0), cols[:, None])
 
-    def _masked(self, f: np.ndarray, base: np.ndarray, locked: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        at = f * self.n_slots + cols                   # flat takes: far faster than 2-D fancy indexing
-        gain = np.take(self.u_slot.ravel(), at) - base
-        ok = ~(np.take(self.cannot.ravel(), at) | locked) & (gain > self.eps)
+    def _masked(self, f: np.ndarray, rows: np.ndarray, base: np.ndarray, locked: np.ndarray,
+                cols: np.ndarray) -> np.ndarray:
+        # Flat takes: far faster than 2-D fancy indexing.
+        gain = np.take(self.u_slot.ravel(), f * self.n_slots + cols) - base
+        ok = ~(np.take(self.cannot.ravel(), rows * self.n_slots + cols) | locked) & (gain > self.eps)
         return gain * ok
 
     def lock(self, rows: np.ndarray) -> None:
@@ -155,10 +186,15 @@ class SwapState:
         self.t_fac[sa, ca], self.t_fac[sb, cb] = j, i
         self.t_base[sa, ca], self.t_base[sb, cb] = self.base[b], self.base[a]
         self.t_locked[sa, ca], self.t_locked[sb, cb] = self.locked[b], self.locked[a]
+        if self.side:  # a side constraint may change anywhere in the two holders' rows
+            affected = np.concatenate([self.rows_of[i], self.rows_of[j]])
+            self.cannot[affected] = self.cannot_rows(affected)
+            return
         r = self.n_rot
         for k in (i, j):
-            self.cannot[k, wa * r:(wa + 1) * r] = ~self.elig[k, wa * r:(wa + 1) * r] | self.holds[k, wa]
-            self.cannot[k, wb * r:(wb + 1) * r] = ~self.elig[k, wb * r:(wb + 1) * r] | self.holds[k, wb]
+            rows = self.rows_of[k][:, None]
+            self.cannot[rows, wa * r:(wa + 1) * r] = ~self.elig[k, wa * r:(wa + 1) * r] | self.holds[k, wa]
+            self.cannot[rows, wb * r:(wb + 1) * r] = ~self.elig[k, wb * r:(wb + 1) * r] | self.holds[k, wb]
 
 
 @dataclass

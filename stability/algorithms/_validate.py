@@ -69,9 +69,17 @@ def swap_problem(p: SwapProblem) -> SwapProblem:
                 f"locked must be a boolean array with one entry per assignment, shape {(m,)}, "
                 f"got dtype {locked.dtype} and shape {locked.shape}."
             )
+    is_holiday = np.zeros(n_weeks, dtype=bool) if p.is_holiday is None else np.asarray(p.is_holiday)
+    if is_holiday.shape != (n_weeks,) or is_holiday.dtype != bool:
+        raise ValueError(f"is_holiday must be a boolean array with one entry per week, shape {(n_weeks,)}, "
+                         f"got dtype {is_holiday.dtype} and shape {is_holiday.shape}.")
+    max_holidays = None if p.max_holidays is None else whole("max_holidays", p.max_holidays, minimum=0)
+    if not isinstance(p.no_back_to_back, (bool, np.bool_)):
+        raise ValueError(f"no_back_to_back must be True or False, got {p.no_back_to_back!r}.")
     return dataclasses.replace(
         p, utility=np.ascontiguousarray(utility, dtype=np.float64), eligible=np.ascontiguousarray(eligible),
         capacity=capacity.astype(np.int64, copy=False), assignments=rows, locked=np.ascontiguousarray(locked),
+        is_holiday=np.ascontiguousarray(is_holiday), max_holidays=max_holidays, no_back_to_back=bool(p.no_back_to_back),
     )
 
 

@@ -86,7 +86,21 @@ def swap_gains(problem: SwapProblem, a: int, b: int) -> tuple[bool, float, float
         i != j and not holds_i and not holds_j and bool(p.eligible[i, w2, r2]) and bool(p.eligible[j, w, r])
         and not p.locked[a] and not p.locked[b]
     )
+    feasible = feasible and not _breaches(p, int(i), int(w), int(w2)) and not _breaches(p, int(j), int(w2), int(w))
     return feasible, gain_i, gain_j
+
+
+def _breaches(p: SwapProblem, person: int, old: int, new: int) -> bool:
+    """Whether moving `person` from week `old` to week `new` creates a side-constraint breach (SwapProblem)."""
+    if p.max_holidays is None and not p.no_back_to_back:
+        return False
+    held = np.zeros(p.n_weeks, dtype=bool)
+    held[p.assignments[p.assignments[:, 0] == person, 1]] = True
+    into_holiday = p.max_holidays is not None and p.is_holiday[new] and not p.is_holiday[old]
+    if into_holiday and int((held & p.is_holiday).sum()) >= p.max_holidays:
+        return True
+    held[old] = False
+    return p.no_back_to_back and bool((new > 0 and held[new - 1]) or (new + 1 < p.n_weeks and held[new + 1]))
 
 
 def apply_swap(assignments: np.ndarray, a: int, b: int) -> np.ndarray:

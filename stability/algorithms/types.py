@@ -42,6 +42,14 @@ class SwapProblem:
     locked:      (m,) bool, rows that may not be swapped (pre-assignments); None = none. Locked rows also stay
                  fixed in the optimal-welfare and random schedules.
     Faculty i's demand for the optimal-welfare and random schedules is the number of rows i holds.
+
+    The hard side constraints of the run that made the schedule ("no other hard constraint breaks"), checked for
+    each holder's move — one that would *create* a breach is infeasible; a breach the schedule already has does
+    not block swaps elsewhere:
+    is_holiday, max_holidays: (W,) bool and k — a holder may move from a non-holiday week into a holiday week only
+                 while holding fewer than k holiday weeks; None = no cap.
+    no_back_to_back: the week a holder moves into may not be next to another week they hold after the swap.
+    The optimal-welfare and random schedules are drawn without these (same demands, capacities, eligibility).
     """
 
     utility: np.ndarray
@@ -49,6 +57,9 @@ class SwapProblem:
     capacity: np.ndarray
     assignments: np.ndarray
     locked: np.ndarray | None = None
+    is_holiday: np.ndarray | None = None
+    max_holidays: int | None = None
+    no_back_to_back: bool = False
 
     @property
     def n_faculty(self) -> int:

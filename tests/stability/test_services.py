@@ -413,3 +413,49 @@ def test_assignments_of_faculty_off_the_roster_are_left_out_with_a_warning(criti
     report = stability_report_create(schedule=critical_draft)
     assert report.total_assignments == 2 and len(report.payload["left_out"]) == 1
     assert any("left out" in w for w in report.payload["warnings"])
+
+
+# --- the side constraints of the run that made the schedule ---------------------------------------------------------
+
+def _made_by_cp_sat(schedule, example_year, **parameters):
+    from allocation.models import AllocationRun
+
+    run = AllocationRun.objects.create(year=example_year, mechanism="cp_sat", seed=0, input_fingerprint="x" * 64,
+                                       parameters=parameters, status=AllocationRun.Status.COMPLETED)
+    Schedule.objects.filter(pk=schedule.pk).update(run=run)
+    schedule.refresh_from_db()
+    return schedule
+
+
+def test_a_holiday_cap_of_the_cp_sat_run_removes_the_swap_that_would_break_it(critical_draft, example_year, people,
+                                                                              coordinator):
+    # A↔B is the worked example's only blocking swap; it moves A into week 2 — here a holiday, with a cap of 0.
+    example_year.weeks.filter(index=1).update(is_holiday=True, holiday_name="Thanksgiving")
+    plain = stability_report_create(schedule=critical_draft)
+    assert plain.num_blocking_swaps == 1
+    _made_by_cp_sat(critical_draft, example_year, max_holidays=0, back_to_back="off")
+    report = stability_report_create(schedule=critical_draft)
+    assert report.num_blocking_swaps == 0 and report.nash_distance == 0
+    a = critical_draft.assignments.get(faculty=people["A"]).pk
+    b = critical_draft.assignments.get(faculty=people["B"]).pk
+    with pytest.raises(ValidationError, match="more than 0 holiday weeks"):
+        schedule_swaps_apply(schedule=critical_draft, pairs=[(a, b)], actor=coordinator, require_gain=True)
+    assert not ScheduleChange.objects.exists()
+    # A cap of 1 leaves the swap in place.
+    critical_draft.run.parameters = {"max_holidays": 1}
+    critical_draft.run.save(update_fields=["parameters"])
+    assert stability_report_create(schedule=critical_draft).num_blocking_swaps == 1
+
+
+def test_hard_back_to_back_of_the_cp_sat_run_refuses_a_swap_into_a_neighbouring_week(example_year, people, coordinator):
+    # A holds weeks 1 and 3 and wants week 2, which B holds and would give for week 1: A would serve 2 and 3.
+    schedule = make_schedule(example_year, [(people["A"], 0), (people["A"], 2), (people["B"], 1)], name="Two each")
+    a = schedule.assignments.get(faculty=people["A"], week__index=0).pk
+    b = schedule.assignments.get(faculty=people["B"]).pk
+    assert stability_report_create(schedule=schedule).num_blocking_swaps == 1
+    _made_by_cp_sat(schedule, example_year, back_to_back="hard")
+    assert stability_report_create(schedule=schedule).num_blocking_swaps == 0
+    with pytest.raises(ValidationError, match="two weeks in a row"):
+        schedule_swaps_apply(schedule=schedule, pairs=[(a, b)], actor=coordinator, require_gain=True)
+    _made_by_cp_sat(schedule, example_year, back_to_back="soft")  # a cost, not a constraint
+    assert stability_report_create(schedule=schedule).num_blocking_swaps == 1

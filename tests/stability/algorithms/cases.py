@@ -77,7 +77,22 @@ def feasible(p: SwapProblem, a: int, b: int) -> bool:
     if not p.eligible[i, w2, r2] or not p.eligible[j, w, r]:
         return False
     holds = {(int(f), int(x)) for f, x, _ in rows}
-    return (i, w2) not in holds and (j, w) not in holds
+    if (i, w2) in holds or (j, w) in holds:
+        return False
+    return not side_breach(p, i, w, w2) and not side_breach(p, j, w2, w)
+
+
+def side_breach(p: SwapProblem, person: int, old: int, new: int) -> bool:
+    """Whether moving `person` from week `old` to week `new` creates a breach of a side constraint: more holiday
+    weeks than the cap (and more than before), or serving `new` next to another week still held."""
+    before = {int(x) for f, x, _ in np.asarray(p.assignments) if int(f) == person}
+    after = (before - {old}) | {new}
+    if p.max_holidays is not None:
+        holiday = np.asarray(p.is_holiday, dtype=bool)
+        held_before, held_after = sum(holiday[x] for x in before), sum(holiday[x] for x in after)
+        if held_after > p.max_holidays and held_after > held_before:
+            return True
+    return bool(p.no_back_to_back) and (new - 1 in after or new + 1 in after)
 
 
 def gains(p: SwapProblem, a: int, b: int) -> tuple[float, float]:

@@ -243,6 +243,52 @@ def test_the_vectorised_analysis_equals_the_brute_force_on_random_schedules(seed
     assert_matches_brute_force(problem)
 
 
+@pytest.mark.parametrize("seed", range(60))
+def test_with_a_holiday_cap_and_no_back_to_back_the_analysis_still_equals_the_brute_force(seed):
+    rng = np.random.default_rng(500 + seed)
+    problem = random_problem(
+        rng, n=int(rng.integers(2, 8)), weeks=int(rng.integers(3, 9)), rotations=int(rng.integers(1, 3)),
+        per_faculty=(1, 4), discrete=seed % 2 == 0, lock_p=0.1 if seed % 3 == 0 else 0.0,
+    )
+    problem = dataclasses.replace(
+        problem, is_holiday=rng.random(problem.n_weeks) < 0.4,
+        max_holidays=None if seed % 4 == 3 else int(rng.integers(0, 2)), no_back_to_back=seed % 4 != 2,
+    )
+    assert_matches_brute_force(problem)
+    m = len(problem.assignments)
+    assert all(swap_gains(problem, a, b)[0] == feasible(problem, a, b) for a in range(m) for b in range(m) if a != b)
+
+
+def test_the_side_constraints_remove_swaps_as_hand_solved():
+    # A holds week 0, B holds week 2; each prefers the other's. Week 2 is a holiday.
+    base = literal([[0.0, 0.5, 1.0], [1.0, 0.5, 0.0]], [[0, 0, 0], [1, 2, 0]])
+    assert swap_analysis(base).num_blocking_swaps == 1
+    holiday = np.array([False, False, True])
+    # A holds no holiday week; a cap of 0 forbids A the move into week 2, a cap of 1 allows it.
+    assert swap_analysis(dataclasses.replace(base, is_holiday=holiday, max_holidays=0)).num_blocking_swaps == 0
+    assert swap_analysis(dataclasses.replace(base, is_holiday=holiday, max_holidays=1)).num_blocking_swaps == 1
+    # A swap needs both moves: B leaving the holiday is fine, but without A's move there is no swap at all.
+    assert swap_analysis(base).num_beneficial_deviations == 2
+    assert swap_analysis(dataclasses.replace(base, is_holiday=holiday, max_holidays=0)).num_beneficial_deviations == 0
+    # No back-to-back: A also holds week 3, next to B's week 2 … so A may not take week 2.
+    four = literal([[0.0, 0.5, 1.0, 0.2], [1.0, 0.5, 0.0, 0.0]], [[0, 0, 0], [0, 3, 0], [1, 2, 0]])
+    assert swap_analysis(four).num_blocking_swaps == 1
+    assert swap_analysis(dataclasses.replace(four, no_back_to_back=True)).num_blocking_swaps == 0
+    # The week a holder leaves does not count: A gives up week 0 for week 1, next to it, and B the reverse.
+    near = literal([[0.0, 1.0], [1.0, 0.0]], [[0, 0, 0], [1, 1, 0]])
+    assert swap_analysis(dataclasses.replace(near, no_back_to_back=True)).num_blocking_swaps == 1
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("is_holiday", np.ones(2, dtype=bool), "is_holiday must be a boolean array with one entry per week"),
+    ("max_holidays", -1, "max_holidays must be a whole number ≥ 0"),
+    ("no_back_to_back", "yes", "no_back_to_back must be True or False"),
+])
+def test_bad_side_constraints_are_named(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        swap_analysis(dataclasses.replace(worked_example(), **{field: value}))
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_chunked_scan_equals_the_one_block_scan(monkeypatch, seed):
     problem = random_problem(np.random.default_rng(100 + seed), n=10, weeks=8, rotations=3, per_faculty=(2, 5),
