@@ -160,6 +160,8 @@ def _payment_rows(details: dict[str, Any]) -> list[dict[str, Any]]:
 def _solver_status(details: dict[str, Any]) -> str:
     """CP-SAT's status per lexicographic level, runs of the same status collapsed: "OPTIMAL ×11 → FEASIBLE"."""
     status = details.get("solver_status")
+    if details.get("proof"):  # the relaxation decided every level: no CP-SAT solve ran
+        return f"optimal at all {len(status or [])} levels, proven by the flow relaxation (no CP-SAT solve needed)"
     if not isinstance(status, list):
         return str(status) if status else ""
     if not status:

@@ -446,3 +446,10 @@ def test_cp_sat_solver_status_reads_as_one_line(status, shown):
     from allocation.views import _solver_status
 
     assert _solver_status({"solver_status": status}) == shown
+
+
+def test_a_relaxation_proof_reads_as_such():
+    from allocation.views import _solver_status
+
+    shown = _solver_status({"solver_status": ["OPTIMAL"] * 3, "proof": "the flow relaxation's optimum meets every side constraint"})
+    assert shown == "optimal at all 3 levels, proven by the flow relaxation (no CP-SAT solve needed)"
