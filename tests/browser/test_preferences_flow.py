@@ -53,6 +53,8 @@ def test_switching_to_values_keeps_the_page_working(page, live_server, faculty, 
     page.click("text=Values 0–100")
     expect(page.locator("table.weeks thead")).to_contain_text("Value 0–100")
     assert page.url.endswith("?type=cardinal")
+    # The table shows before the scripts have run on a busy machine; typing then fires no live validation.
+    page.wait_for_load_state("load")
     page.fill("input[name=w_0]", "150")
     expect(page.locator("#validation.invalid")).to_contain_text("outside 0–100")
     page.fill("input[name=w_0]", "90")
