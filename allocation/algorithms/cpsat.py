@@ -64,6 +64,8 @@ COSTS = ("squared", "linear")
 BACK_TO_BACK = ("off", "hard", "soft")
 QUOTA_KEYS = {"faculty", "rotation", "min", "max"}
 _ROUNDS = 4  # restricted rounds before the full model
+_TIERS_PER_SOLVE = 4  # fairness tiers optimised together in one weighted solve (see _Run._tiers)
+_TIER_WEIGHT_LIMIT = 2**40  # bound on Σ w_j·range_j of such a solve
 _RESTRICT_BELOW = 0.6  # restrict only when it keeps fewer than this share of the triples
 
 
@@ -719,6 +721,16 @@ def _build(problem: Problem, a: _Assignment, options: Mapping[str, Any]) -> tupl
 # ---------------------------------------------------------------------------------------------------- levels
 
 
+def _tier_weights(ranges: np.ndarray) -> tuple[int, list[int]]:
+    """(largest weight × its range, the weights) that make a weighted sum of tier counts lexicographic."""
+    weights, later = [], 0
+    for spread in reversed([int(x) for x in ranges]):
+        weights.append(1 + later)
+        later += weights[-1] * spread
+    weights.reverse()
+    return later, weights
+
+
 class _Run:
     """One model (restricted or full) and its sequence of lexicographic levels.
 
@@ -808,22 +820,64 @@ class _Run:
         ranks, rank_of = np.unique(np.concatenate([a.rank, a.w_rank]), return_inverse=True)
         available = np.bincount(rank_of, weights=np.concatenate([np.ones(a.n_x), a.w_high]), minlength=len(ranks))
         counts = m.sums(rank_of, primary, 1, len(ranks), int(available.max(initial=0)))
+        self.tier_range = np.minimum(available, self.problem.demand.sum()).astype(np.int64)
         if self.options["fairness"] == "greedy":
-            # Maximise n(r1), n(r2), …; the last count is then determined. A count that already holds every
-            # assignment not fixed at better ranks cannot grow: decided without a solve.
-            for k in range(len(ranks) - 1):
-                if not self._optimise(f"rank_{ranks[k]}", int(counts[k]), -1,
-                                      decided=lambda s, k=k: s[counts[k]] == s[assigned] - s[counts[:k]].sum()):
-                    return
+            # Maximise n(r1), n(r2), …; the last count is then determined.
+            if not self._tiers(ranks, counts, list(range(len(ranks) - 1)), -1, assigned):
+                return
         else:
             if not self._worst_rank(ranks, counts):
                 return
             # Then n(worst), n(next worse), …; n(r1) is then determined.
-            for k in range(len(ranks) - 1, 0, -1):
-                if not self._optimise(f"rank_{ranks[k]}", int(counts[k]), 1):
-                    return
+            if not self._tiers(ranks, counts, list(range(len(ranks) - 1, 0, -1)), 1, None):
+                return
         if self.options["back_to_back"] == "soft":
             self._optimise("back_to_back", m.total(self.b2b, 1, len(self.b2b)), 1)
+
+    def _tiers(self, ranks: np.ndarray, counts: np.ndarray, order: list[int], sense: int, assigned: int | None) -> bool:
+        """Minimise sense·counts[order[0]], then sense·counts[order[1]], …, several tiers per solve.
+
+        A run of q tiers is one level: Σ_j w_j·n_j with w_last = 1 and w_j = 1 + Σ_{l>j} w_l·range_l (range_l
+        bounds how far n_l can move) has exactly the lexicographic optima of the q tiers (one more unit at tier j
+        outweighs any change after it), so one solve replaces q. Runs start at _TIERS_PER_SOLVE tiers and double
+        after a run solved within a second (later tiers hold few assignments each), while the weights stay under
+        _TIER_WEIGHT_LIMIT. Each tier is still reported as its own level (the run's status, its solve time on the
+        first). When maximising, a count that already holds every assignment not fixed at better ranks cannot
+        grow: a run that starts with such a tier is decided without a solve."""
+        m = self.m
+        per, pos = _TIERS_PER_SOLVE, 0
+        while pos < len(order):
+            block = order[pos:pos + 1]
+            while len(block) < per and pos + len(block) < len(order) and \
+                    _tier_weights(self.tier_range[order[pos:pos + len(block) + 1]])[0] <= _TIER_WEIGHT_LIMIT:
+                block = order[pos:pos + len(block) + 1]
+            pos += len(block)
+            first = block[0]
+            decided = None if assigned is None else (
+                lambda s, k=first: s[counts[k]] == s[assigned] - s[counts[:k]].sum())
+            if len(block) == 1:
+                if not self._optimise(f"rank_{ranks[first]}", int(counts[first]), sense, decided=decided):
+                    return False
+                continue
+            weights = _tier_weights(self.tier_range[block])[1]
+            var = m.total(counts[block], np.array(weights, dtype=np.int64),
+                          sum(w * m.high[counts[k]] for w, k in zip(weights, block, strict=True)))
+            name = f"rank_{ranks[block[0]]}-{ranks[block[-1]]}"
+            if self.bounds is not None:
+                self.bounds[name] = sum(w * self.bounds[f"rank_{ranks[k]}"] for w, k in zip(weights, block, strict=True))
+            # The decided shortcut applies only to the first tier; with a run it would fix the rest unproven.
+            ok = self._optimise(name, var, sense)
+            level = self.levels.pop()
+            for j, k in enumerate(block):
+                value = None if self.solution is None or level["objective"] is None else int(self.solution[counts[k]])
+                self.levels.append({**level, "name": f"rank_{ranks[k]}", "objective": value,
+                                    "wall_s": level["wall_s"] if j == 0 else 0.0, "solves": level["solves"] if j == 0 else 0})
+                if ok:
+                    m.set_domain(counts[k], value, value)
+            if not ok:
+                return False
+            per = min(4 * _TIERS_PER_SOLVE, 2 * per) if level["wall_s"] < 1.0 else max(_TIERS_PER_SOLVE, per // 2)
+        return True
 
     def _candidate(self, var: int, sense: int) -> np.ndarray | None:
         """The better of incumbent and hint for minimising sense·var, among those meeting every constraint."""
