@@ -18,6 +18,11 @@ constraint and is hinted with the previous solution:
    "Profile-based optimal matchings in the Student/Project Allocation problem", IWOCA 2014, LNCS 8986; with soft
    back-to-back the occurrences are minimised last.
 
+Relaxation. First the same problem without the side constraints is solved exactly by flows (least regret, or a
+lexicographic min-cost flow over the rank tiers). Its optimum bounds every level; when it meets the side
+constraints it *is* the optimum and no CP-SAT solve runs. Otherwise its values bound the levels of the full model,
+and fairness tiers are optimised a run at a time: one weighted solve whose weights make it lexicographic.
+
 Speed. CP-SAT's presolve and LP are slow on the full model (1,000 × 50 is 45,000 Booleans: seconds per level), so
 the solve starts on a *restricted relaxation*: each faculty member keeps the triples up to the worst rank among
 their listed weeks, their hint and pre-assigned weeks, and gets one "wildcard" integer standing for all their other
