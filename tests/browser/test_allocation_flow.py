@@ -16,18 +16,14 @@ from playwright.sync_api import expect
 from allocation import tasks
 from allocation.models import AllocationRun, Assignment
 from preferences.services import preferences_submit
-from tests.factories import PASSWORD, FacultyFactory, UserFactory, make_year
+from tests.browser.session import log_in
+from tests.factories import FacultyFactory, UserFactory, make_year
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WORKER_DELAY_S = 1.5
 
 
-def _log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
 
 
 @pytest.fixture
@@ -83,7 +79,7 @@ def test_coordinator_watches_a_run_finish_and_compares_then_faculty_asks_why(
     page, live_server, coordinator, faculty, contested_year, slow_worker, screenshot_dir,
 ):
     year = contested_year
-    _log_in(page, live_server, coordinator.username)
+    log_in(page, live_server, coordinator.username)
     page.wait_for_url(f"{live_server.url}/coordinator/**")
     page.goto(f"{live_server.url}/coordinator/years/{year.label}/allocation/")
     expect(page.locator("h1")).to_contain_text("Allocation")
@@ -140,7 +136,7 @@ def test_coordinator_watches_a_run_finish_and_compares_then_faculty_asks_why(
 
     # A faculty member opens their schedule (the newest completed run's draft) and asks why.
     page.click("button:has-text('Log out')")
-    _log_in(page, live_server, faculty.user.username)
+    log_in(page, live_server, faculty.user.username)
     page.goto(f"{live_server.url}/schedule/")
     expect(page.locator("h1")).to_contain_text("My schedule")
     expect(page.locator(".deadline.draft")).to_be_visible()

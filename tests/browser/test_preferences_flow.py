@@ -6,20 +6,15 @@ import pytest
 from playwright.sync_api import expect
 
 from preferences.models import PreferenceSubmission
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_faculty_submits_ranked_preferences_and_sees_them_saved(page, live_server, faculty, year, screenshot_dir):
-    _log_in(page, live_server, faculty.user.username)
+    log_in(page, live_server, faculty.user.username)
     page.wait_for_url(f"{live_server.url}/preferences/**")
     assert page.locator("h1").inner_text().startswith("My preferences")
     assert page.locator("tr.holiday").count() == 1
@@ -49,7 +44,7 @@ def test_faculty_submits_ranked_preferences_and_sees_them_saved(page, live_serve
 
 
 def test_switching_to_values_keeps_the_page_working(page, live_server, faculty, year):
-    _log_in(page, live_server, faculty.user.username)
+    log_in(page, live_server, faculty.user.username)
     page.click("text=Values 0–100")
     expect(page.locator("table.weeks thead")).to_contain_text("Value 0–100")
     assert page.url.endswith("?type=cardinal")
@@ -68,7 +63,7 @@ def test_the_preference_page_works_without_javascript(browser, live_server, facu
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        _log_in(page, live_server, faculty.user.username)
+        log_in(page, live_server, faculty.user.username)
         page.click("text=Accept / reject")  # a plain link without htmx
         assert page.url.endswith("?type=binary")
         page.select_option("select[name=w_2]", "accept")

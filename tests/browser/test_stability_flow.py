@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from allocation.models import Schedule
 from stability.models import NashStabilityReport, PublicationRecord
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 from tests.stability.gate_fixtures import carol, critical_draft, example_year, few_restarts, people  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("few_restarts")]
@@ -16,18 +16,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 REASON = "Approved by the programme director: Alice and Bob will swap in the first week."
 
 
-def _log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_coordinator_publishes_a_critical_draft_only_with_a_recorded_override(
     page, live_server, coordinator, critical_draft, screenshot_dir,  # noqa: F811
 ):
     schedule = critical_draft
-    _log_in(page, live_server, coordinator.username)
+    log_in(page, live_server, coordinator.username)
     page.wait_for_url(f"{live_server.url}/coordinator/**")
 
     # The nav leads to the year's schedules, and from there to the report.
@@ -93,7 +88,7 @@ def test_the_admin_action_confirms_with_the_report_and_needs_an_override(
 ):
     coordinator.is_superuser = True
     coordinator.save()
-    _log_in(page, live_server, coordinator.username)
+    log_in(page, live_server, coordinator.username)
     page.wait_for_url(f"{live_server.url}/coordinator/**")
     page.goto(f"{live_server.url}/admin/allocation/schedule/")
     page.check(f"input[name=_selected_action][value='{critical_draft.pk}']")

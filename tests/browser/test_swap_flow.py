@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from stability.models import ScheduleChange, SwapRequest
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 from tests.stability import market_fixtures as shared
 from tests.stability.market_fixtures import weeks_of
 
@@ -16,18 +16,12 @@ carol, dave, market = shared.carol, shared.dave, shared.market
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/preferences/**")
 
 
 def test_faculty_requests_a_suggested_swap_and_the_colleague_confirms_it(
     page, browser, live_server, market, faculty, other_faculty, screenshot_dir,
 ):
-    _log_in(page, live_server, faculty.user.username)
+    log_in(page, live_server, faculty.user.username, lands_on="/preferences/")
     page.click("nav >> text=Swaps")
     expect(page.locator("h1")).to_contain_text("Swap suggestions")
     rows = page.locator("table.suggestions tbody tr")
@@ -49,7 +43,7 @@ def test_faculty_requests_a_suggested_swap_and_the_colleague_confirms_it(
     bob = bob_context.new_page()
     bob.set_default_timeout(15_000)
     try:
-        _log_in(bob, live_server, other_faculty.user.username)
+        log_in(bob, live_server, other_faculty.user.username, lands_on="/preferences/")
         bob.click("nav >> text=Swaps")
         bob.click("text=My swap requests")
         proposal = bob.locator(".proposals li.request.awaiting")
@@ -89,11 +83,7 @@ def test_coordinator_clears_a_trading_cycle_from_the_market_page(
     for person, give, want in ((faculty, 1, 2), (other_faculty, 2, 3), (carol, 3, 1)):
         swap_request_create(actor=person.user, give=slot(cycle_market, person, give), wanted_weeks=[weeks[want]],
                             strategy="targeted", note="")
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", coordinator.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/coordinator/**")
+    log_in(page, live_server, coordinator.username, lands_on="/coordinator/")
     page.click("nav >> text=Swap market")
     expect(page.locator("h1")).to_contain_text("Swap market")
     expect(page.locator("#market-requests")).to_contain_text("3 open")

@@ -70,3 +70,15 @@ def best_by_brute_force(problem: Problem, cost: np.ndarray, *, allowed: np.ndarr
         best = key if best is None or key < best else best
     assert best is not None
     return -best[0], best[1]
+
+
+def ranked_problem(rank, capacity, demand=None, holidays=()) -> Problem:
+    """One rotation, every week listed and eligible; rank rows best first (1 = first choice)."""
+    rank = np.array(rank)
+    n, n_weeks = rank.shape
+    return Problem(
+        utility=(n_weeks + 1 - rank) / n_weeks, rank=rank, listed=np.ones((n, n_weeks), bool),
+        value=np.zeros((n, n_weeks)), eligible=np.ones((n, n_weeks, 1), bool),
+        demand=np.ones(n, dtype=np.int64) if demand is None else np.array(demand),
+        capacity=np.array(capacity).reshape(n_weeks, 1), is_holiday=np.isin(np.arange(n_weeks), holidays),
+    )

@@ -23,6 +23,7 @@ from allocation.algorithms.min_cost_flow import min_cost_flow
 from allocation.algorithms.types import FEASIBLE, INFEASIBLE, OPTIMAL, Allocation, Problem
 from tests.allocation.algorithms.mechanism_cases import (
     contains_preassigned,
+    ranked_problem,
     tiny_problem,
     varied_problem,
     with_preassignments,
@@ -48,16 +49,6 @@ def solve(problem: Problem, **options) -> Allocation:
                   **{"time_limit_s": 30.0, "workers": 1, "relaxation": False, **options})
 
 
-def literal(rank, capacity, demand=None, holidays=()) -> Problem:
-    """One rotation, every week listed and eligible; rank rows best first (1 = first choice)."""
-    rank = np.array(rank)
-    n, n_weeks = rank.shape
-    return Problem(
-        utility=(n_weeks + 1 - rank) / n_weeks, rank=rank, listed=np.ones((n, n_weeks), bool),
-        value=np.zeros((n, n_weeks)), eligible=np.ones((n, n_weeks, 1), bool),
-        demand=np.ones(n, dtype=np.int64) if demand is None else np.array(demand),
-        capacity=np.array(capacity).reshape(n_weeks, 1), is_holiday=np.isin(np.arange(n_weeks), holidays),
-    )
 
 
 # --- the oracle: keys and side constraints, independent of cpsat.py ------------------------------------------------
@@ -196,7 +187,7 @@ def test_greedy_takes_the_most_first_choices_and_generous_avoids_the_worst_rank(
     # One seat a week. B and C both rank week 2 first, week 1 second, week 0 third; A ranks week 1 first, week 3 second.
     # Greedy: A → 1 and C (or B) → 2 are two first choices, pushing the other to their third choice (week 0).
     # Generous: nobody below second choice — A → 3 (2nd), B/C → 1 (2nd) and 2 (1st).
-    problem = literal(rank=[[4, 1, 3, 2], [3, 2, 1, 4], [3, 2, 1, 4]], capacity=[1, 1, 1, 1])
+    problem = ranked_problem(rank=[[4, 1, 3, 2], [3, 2, 1, 4], [3, 2, 1, 4]], capacity=[1, 1, 1, 1])
     greedy = solve(problem, objective="fairness", fairness="greedy")
     generous = solve(problem, objective="fairness", fairness="generous")
     assert greedy.status == generous.status == OPTIMAL
@@ -208,7 +199,7 @@ def test_greedy_takes_the_most_first_choices_and_generous_avoids_the_worst_rank(
 def test_squared_and_linear_regret_choose_as_least_regret_does():
     # Weeks 0 and 1 have a seat each. A ranks them 1st and 3rd, B 3rd and 4th.
     # A→0, B→1: regrets (0, 3): linear 3, squared 9.   A→1, B→0: regrets (2, 2): linear 4, squared 8.
-    problem = literal(rank=[[1, 3, 2, 4], [3, 4, 1, 2]], capacity=[1, 1, 0, 0])
+    problem = ranked_problem(rank=[[1, 3, 2, 4], [3, 4, 1, 2]], capacity=[1, 1, 0, 0])
     linear = solve(problem, cost="linear")
     squared = solve(problem)
     assert linear.assignments.tolist() == [[0, 0, 0], [1, 1, 0]] and linear.objective == 3
@@ -219,7 +210,7 @@ def test_squared_and_linear_regret_choose_as_least_regret_does():
 @pytest.mark.parametrize("options", OBJECTIVES, ids=OBJECTIVE_IDS)
 def test_serving_more_people_comes_before_every_objective(options):
     # B cannot serve week 1; A must take their second choice so that B serves at all.
-    problem = literal(rank=[[1, 2], [1, 2]], capacity=[1, 1])
+    problem = ranked_problem(rank=[[1, 2], [1, 2]], capacity=[1, 1])
     eligible = problem.eligible.copy()
     eligible[1, 1, 0] = False
     result = solve(dataclasses.replace(problem, eligible=eligible), **options)
@@ -229,7 +220,7 @@ def test_serving_more_people_comes_before_every_objective(options):
 
 def test_nobody_serves_more_holiday_weeks_than_max_holidays():
     # A needs two weeks and likes the two holiday weeks (0 and 1) best.
-    problem = literal(rank=[[1, 2, 3, 4]], capacity=[1, 1, 1, 1], demand=[2], holidays=[0, 1])
+    problem = ranked_problem(rank=[[1, 2, 3, 4]], capacity=[1, 1, 1, 1], demand=[2], holidays=[0, 1])
     assert solve(problem).assignments[:, 1].tolist() == [0, 1]
     capped = solve(problem, max_holidays=1)
     assert capped.status == OPTIMAL and capped.assignments[:, 1].tolist() == [0, 2] and capped.objective == 4
@@ -237,7 +228,7 @@ def test_nobody_serves_more_holiday_weeks_than_max_holidays():
 
 
 def test_hard_back_to_back_leaves_a_week_between_services():
-    problem = literal(rank=[[1, 2, 3, 4]], capacity=[1, 1, 1, 1], demand=[2])
+    problem = ranked_problem(rank=[[1, 2, 3, 4]], capacity=[1, 1, 1, 1], demand=[2])
     result = solve(problem, back_to_back="hard")
     assert result.status == OPTIMAL and result.assignments[:, 1].tolist() == [0, 2]
     assert result.details["back_to_back"] == 0
@@ -249,7 +240,7 @@ def test_hard_back_to_back_leaves_a_week_between_services():
 @pytest.mark.parametrize(("penalty", "weeks", "objective"), [(0, [0, 1], 1), (2, [0, 1], 3), (4, [0, 2], 4), (10, [0, 2], 4)])
 def test_soft_back_to_back_pays_the_penalty_only_when_it_is_cheaper_than_the_regret(penalty, weeks, objective):
     # Weeks 0 + 1: regret 0 + 1 plus the penalty.   Weeks 0 + 2: regret 0 + 4, no penalty.
-    problem = literal(rank=[[1, 2, 3, 4]], capacity=[1, 1, 1, 1], demand=[2])
+    problem = ranked_problem(rank=[[1, 2, 3, 4]], capacity=[1, 1, 1, 1], demand=[2])
     result = solve(problem, back_to_back="soft", back_to_back_penalty=penalty)
     assert result.status == OPTIMAL
     assert result.assignments[:, 1].tolist() == weeks and result.objective == objective
@@ -260,7 +251,7 @@ def test_with_fairness_soft_back_to_back_breaks_ties_in_the_profile_and_nothing_
     # One seat a week, two weeks each. Both rank week 2 first. A: weeks 2, 0, 3, 1; B: weeks 2, 1, 3, 0.
     # Best profile: one first, two seconds, one third — either A {0, 2} + B {1, 3}, or A {0, 3} + B {1, 2}
     # (B back to back). The soft rule picks the first; it never buys a gap with a worse profile.
-    problem = literal(rank=[[2, 4, 1, 3], [4, 2, 1, 3]], capacity=[1, 1, 1, 1], demand=[2, 2])
+    problem = ranked_problem(rank=[[2, 4, 1, 3], [4, 2, 1, 3]], capacity=[1, 1, 1, 1], demand=[2, 2])
     plain = solve(problem, objective="fairness")
     soft = solve(problem, objective="fairness", back_to_back="soft")
     assert plain.details["rank_profile"] == soft.details["rank_profile"] == {"1": 1, "2": 2, "3": 1}
@@ -270,7 +261,7 @@ def test_with_fairness_soft_back_to_back_breaks_ties_in_the_profile_and_nothing_
 
 def test_paired_faculty_serve_the_same_weeks():
     # A wants week 0, B wants week 1, two seats a week: apart they would split, paired they share a week.
-    problem = literal(rank=[[1, 2], [2, 1]], capacity=[2, 2])
+    problem = ranked_problem(rank=[[1, 2], [2, 1]], capacity=[2, 2])
     assert solve(problem).assignments[:, 1].tolist() == [0, 1]
     paired = solve(problem, pairs=[(0, 1)])
     assert paired.status == OPTIMAL and paired.objective == 1
@@ -282,7 +273,7 @@ def test_paired_faculty_serve_the_same_weeks():
 
 def test_rotation_quotas_bound_each_faculty_members_weeks_in_a_rotation():
     # One faculty member, three weeks, two rotations; they prefer nothing between rotations, so regret alone is blind.
-    problem = literal(rank=[[1, 2, 3]], capacity=[1, 1, 1], demand=[3])
+    problem = ranked_problem(rank=[[1, 2, 3]], capacity=[1, 1, 1], demand=[3])
     problem = dataclasses.replace(problem, eligible=np.ones((1, 3, 2), bool), capacity=np.ones((3, 2), np.int64))
     for low, high in ((2, None), (0, 0), (1, 1), (3, 3)):
         result = solve(problem, rotation_quotas=[{"faculty": 0, "rotation": 1, "min": low, "max": high}])
@@ -294,7 +285,7 @@ def test_rotation_quotas_bound_each_faculty_members_weeks_in_a_rotation():
 @pytest.mark.parametrize("case", ["consecutive_preassigned", "holiday_preassigned", "quota_above_demand", "quota_above_weeks",
                                   "quota_in_a_rotation_never_eligible", "pair_cannot_follow"])
 def test_constraints_that_cannot_all_hold_give_status_infeasible(case):
-    problem = literal(rank=[[1, 2, 3], [1, 2, 3]], capacity=[2, 2, 2], demand=[2, 2], holidays=[0, 1])
+    problem = ranked_problem(rank=[[1, 2, 3], [1, 2, 3]], capacity=[2, 2, 2], demand=[2, 2], holidays=[0, 1])
     options: dict = {}
     if case == "consecutive_preassigned":
         problem, options = dataclasses.replace(problem, preassigned=np.array([[0, 0, 0], [0, 1, 0]])), {"back_to_back": "hard"}
@@ -323,7 +314,7 @@ def test_constraints_that_cannot_all_hold_give_status_infeasible(case):
 def test_a_restricted_round_that_uses_a_wildcard_is_widened_and_solved_again():
     # Both list only week 0 (one seat); week 1 (one seat) is unlisted. Without a hint the first model keeps week 0
     # only, plus one wildcard each standing for week 1: it cannot certify, so the wildcard user sees every week.
-    problem = literal(rank=[[1, 2], [1, 2]], capacity=[1, 1])
+    problem = ranked_problem(rank=[[1, 2], [1, 2]], capacity=[1, 1])
     problem = dataclasses.replace(problem, listed=np.array([[True, False], [True, False]]))
     result = solve(problem, hint=False)
     assert result.status == OPTIMAL and result.unassigned.sum() == 0 and result.objective == 1
@@ -377,7 +368,7 @@ def _without_bounds(run_class):
 
 def test_when_nothing_is_known_by_the_deadline_the_reason_says_so():
     # No hint and no time for a solve: no schedule is known, and the reason tells it apart from a proof.
-    problem = literal(rank=[[1, 2, 3], [1, 2, 3]], capacity=[2, 2, 2], demand=[2, 2])
+    problem = ranked_problem(rank=[[1, 2, 3], [1, 2, 3]], capacity=[2, 2, 2], demand=[2, 2])
     result = solve(problem, time_limit_s=1e-9, hint=False)
     assert result.status == INFEASIBLE and result.assignments.shape == (0, 3)
     assert result.details["reason"] == "no feasible allocation found within the time limit"

@@ -15,9 +15,10 @@ from allocation.algorithms.least_regret import least_regret, least_regret_scipy,
 from allocation.algorithms.min_cost_flow import min_cost_flow
 from allocation.algorithms.rsd import rsd
 from allocation.algorithms.stats import allocation_stats
-from allocation.algorithms.types import OPTIMAL, Problem
+from allocation.algorithms.types import OPTIMAL
 from tests.allocation.algorithms.mechanism_cases import (
     best_by_brute_force,
+    ranked_problem,
     tiny_problem,
     varied_problem,
     with_preassignments,
@@ -28,15 +29,6 @@ from tests.allocation.algorithms.wpi import rating_tiers, wpi_problem
 RNG = np.random.default_rng(0)
 
 
-def literal(rank, capacity, demand=None) -> Problem:
-    rank = np.array(rank)
-    n, n_weeks = rank.shape
-    return Problem(
-        utility=(n_weeks + 1 - rank) / n_weeks, rank=rank, listed=np.ones((n, n_weeks), bool),
-        value=np.zeros((n, n_weeks)), eligible=np.ones((n, n_weeks, 1), bool),
-        demand=np.ones(n, dtype=np.int64) if demand is None else np.array(demand),
-        capacity=np.array(capacity).reshape(n_weeks, 1), is_holiday=np.zeros(n_weeks, bool),
-    )
 
 
 # --- hand-solved ------------------------------------------------------------------------------------------------
@@ -44,7 +36,7 @@ def literal(rank, capacity, demand=None) -> Problem:
 def test_squared_and_linear_cost_choose_differently_when_spreading_regret_matters():
     # Weeks 0 and 1 have a seat each. A ranks them 1st and 3rd, B 3rd and 4th.
     # A→0, B→1: regrets (0, 3): linear 3, squared 9.   A→1, B→0: regrets (2, 2): linear 4, squared 8.
-    problem = literal(rank=[[1, 3, 2, 4], [3, 4, 1, 2]], capacity=[1, 1, 0, 0])
+    problem = ranked_problem(rank=[[1, 3, 2, 4], [3, 4, 1, 2]], capacity=[1, 1, 0, 0])
     linear = least_regret(problem, rng=RNG, cost="linear")
     squared = least_regret(problem, rng=RNG)
     assert linear.assignments.tolist() == [[0, 0, 0], [1, 1, 0]] and linear.objective == 3
@@ -53,7 +45,7 @@ def test_squared_and_linear_cost_choose_differently_when_spreading_regret_matter
 
 
 def test_everyone_gets_their_first_choice_when_the_first_choices_fit():
-    problem = literal(rank=[[1, 2, 3], [2, 1, 3], [3, 2, 1]], capacity=[1, 1, 1])
+    problem = ranked_problem(rank=[[1, 2, 3], [2, 1, 3], [3, 2, 1]], capacity=[1, 1, 1])
     result = least_regret(problem, rng=RNG)
     assert result.status == OPTIMAL and result.objective == 0
     assert result.assignments[:, 1].tolist() == [0, 1, 2]
@@ -61,7 +53,7 @@ def test_everyone_gets_their_first_choice_when_the_first_choices_fit():
 
 def test_serving_more_people_comes_before_lower_regret():
     # B can only serve week 0 (week 1 is blocked for B); A must take their last choice so B serves.
-    problem = literal(rank=[[1, 2], [1, 2]], capacity=[1, 1])
+    problem = ranked_problem(rank=[[1, 2], [1, 2]], capacity=[1, 1])
     eligible = problem.eligible.copy()
     eligible[1, 1, 0] = False
     result = least_regret(dataclasses.replace(problem, eligible=eligible), rng=RNG)
@@ -89,7 +81,7 @@ def test_the_registry_finds_least_regret():
 
 
 def test_the_scipy_reference_refuses_multi_unit_demand():
-    problem = literal(rank=[[1, 2]], capacity=[1, 1], demand=[2])
+    problem = ranked_problem(rank=[[1, 2]], capacity=[1, 1], demand=[2])
     with pytest.raises(ValueError, match="unit demand"):
         least_regret_scipy(problem)
 
