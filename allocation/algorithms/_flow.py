@@ -204,38 +204,44 @@ def assign(
 _MERGED_COST = 2**60
 
 
+def lexicographic_weights(ranges: Sequence[int]) -> list[int]:
+    """Weights w_last = 1, w_j = 1 + Σ_{l>j} w_l·range_l (Python integers): in Σ w_j·s_j one unit of s_j outweighs
+    any change of the later s_l within their ranges, so minimising the weighted sum minimises s_0, then s_1, …"""
+    weights, later = [], 0
+    for spread in reversed([int(x) for x in ranges]):
+        weights.append(1 + later)
+        later += weights[-1] * spread
+    return weights[::-1]
+
+
 def _merged(stages: list[np.ndarray], total: int, nodes: int) -> list[np.ndarray]:
     """Runs of consecutive stages as single weighted stages with the same lexicographic optima.
 
     A flow sends at most ``total`` units over the arcs that carry stage costs (each unit crosses exactly one), so
-    stage l's sum varies by at most R_l = total · (max c_l − min c_l). Weights w_last = 1, w_j = 1 + Σ_{l>j} w_l·R_l
-    make one unit of stage j outweigh any change in the later stages of the run. A run grows while its largest
-    cost, times the nodes and the units (the solver's cost scaling works on their product), stays below 2^60."""
+    stage l's sum varies by at most R_l = total · (max c_l − min c_l), which sets the lexicographic weights. A run
+    grows while its largest cost, times the nodes and the units (the solver's cost scaling works on their
+    product), stays below 2^60."""
     limit = _MERGED_COST // (max(total, 1) * max(nodes, 1))
+    low = [int(stage.min(initial=0)) for stage in stages]
+    high = [int(stage.max(initial=0)) for stage in stages]
+
+    def largest(first: int, end: int) -> int:
+        weights = lexicographic_weights([total * (high[k] - low[k]) for k in range(first, end)])
+        return sum(w * max(abs(high[k]), abs(low[k])) for w, k in zip(weights, range(first, end), strict=True))
+
     merged: list[np.ndarray] = []
     start = 0
     while start < len(stages):
         end = start + 1
-        while end < len(stages) and _run_cost(stages[start:end + 1], total)[1] <= limit:
+        while end < len(stages) and largest(start, end + 1) <= limit:
             end += 1
-        merged.append(_run_cost(stages[start:end], total)[0] if end > start + 1 else stages[start])
+        if end == start + 1:
+            merged.append(stages[start])
+        else:
+            weights = lexicographic_weights([total * (high[k] - low[k]) for k in range(start, end)])
+            merged.append(sum(np.int64(w) * stage for w, stage in zip(weights, stages[start:end], strict=True)))
         start = end
     return merged
-
-
-def _run_cost(run: list[np.ndarray], total: int) -> tuple[np.ndarray, int]:
-    """The weighted cost of a run of stages and its largest magnitude (Python integers: no overflow)."""
-    weights, later = [], 0
-    for stage in reversed(run):
-        weight = 1 + later
-        weights.append(weight)
-        later += weight * total * (int(stage.max(initial=0)) - int(stage.min(initial=0)))
-    weights.reverse()
-    largest = sum(w * max(abs(int(stage.max(initial=0))), abs(int(stage.min(initial=0))))
-                  for w, stage in zip(weights, run, strict=True))
-    if largest > _MERGED_COST:
-        return np.zeros(0, dtype=np.int64), largest
-    return sum(np.int64(w) * stage for w, stage in zip(weights, run, strict=True)), largest
 
 
 def _lexicographic(

@@ -52,6 +52,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from allocation.algorithms import _validate
+from allocation.algorithms._flow import lexicographic_weights
 from allocation.algorithms.types import (
     FEASIBLE,
     INFEASIBLE,
@@ -726,14 +727,9 @@ def _build(problem: Problem, a: _Assignment, options: Mapping[str, Any]) -> tupl
 # ---------------------------------------------------------------------------------------------------- levels
 
 
-def _tier_weights(ranges: np.ndarray) -> tuple[int, list[int]]:
-    """(largest weight × its range, the weights) that make a weighted sum of tier counts lexicographic."""
-    weights, later = [], 0
-    for spread in reversed([int(x) for x in ranges]):
-        weights.append(1 + later)
-        later += weights[-1] * spread
-    weights.reverse()
-    return later, weights
+def _weighted_range(ranges: np.ndarray) -> int:
+    """Σ w_j·range_j under the lexicographic weights: how far the weighted sum of the tier counts can move."""
+    return sum(w * int(r) for w, r in zip(lexicographic_weights(ranges), ranges, strict=True))
 
 
 class _Run:
@@ -854,7 +850,7 @@ class _Run:
         while pos < len(order):
             block = order[pos:pos + 1]
             while len(block) < per and pos + len(block) < len(order) and \
-                    _tier_weights(self.tier_range[order[pos:pos + len(block) + 1]])[0] <= _TIER_WEIGHT_LIMIT:
+                    _weighted_range(self.tier_range[order[pos:pos + len(block) + 1]]) <= _TIER_WEIGHT_LIMIT:
                 block = order[pos:pos + len(block) + 1]
             pos += len(block)
             first = block[0]
@@ -864,7 +860,7 @@ class _Run:
                 if not self._optimise(f"rank_{ranks[first]}", int(counts[first]), sense, decided=decided):
                     return False
                 continue
-            weights = _tier_weights(self.tier_range[block])[1]
+            weights = lexicographic_weights(self.tier_range[block])
             var = m.total(counts[block], np.array(weights, dtype=np.int64),
                           sum(w * m.high[counts[k]] for w, k in zip(weights, block, strict=True)))
             name = f"rank_{ranks[block[0]]}-{ranks[block[-1]]}"
