@@ -54,10 +54,16 @@ def stability_report(
     problem: SwapProblem, *, rng: np.random.Generator | None, restarts: int = 20,
     thresholds: tuple[float, float, float] = THRESHOLDS, base: float = 0.10, pressure: float = 0.50, top: int = 10,
     epsilon: float = EPSILON, with_price_of_anarchy: bool = True, max_steps: int | None = None,
+    price: PriceOfAnarchy | None = None,
 ) -> StabilityReport:
     """Swap-stability report: Nash distance and level, blocking swaps, welfare against the exact optimum, price of
     anarchy/stability from `restarts` random starts (skipped, with rng unused, when with_price_of_anarchy is False),
-    the `top` instabilities, a conflict-free set of recommended swaps, forecast, warnings and recommendations."""
+    the `top` instabilities, a conflict-free set of recommended swaps, forecast, warnings and recommendations.
+
+    `price` reuses a price_of_anarchy result whose key is this problem's (welfare.problem_key with the same ε and
+    max_steps): its optimum and stable welfares hold for every problem with that key, so neither the optimum nor
+    the dynamics run again; one computed for another problem is refused.
+    """
     started = time.perf_counter()
     p = _validate.swap_problem(problem)
     eps = _validate.epsilon(epsilon)
@@ -65,7 +71,11 @@ def stability_report(
     base = _validate.number("base", base)
     pressure = _validate.number("pressure", pressure)
     top = _validate.whole("top", top, minimum=0)
-    if with_price_of_anarchy:
+    asked = None if max_steps is None else _validate.whole("max_steps", max_steps, minimum=0)
+    if price is not None:
+        if not isinstance(price, PriceOfAnarchy) or price.key != welfare._key(p, eps, asked):
+            raise ValueError("price: this price of anarchy was computed for another problem (its key differs).")
+    elif with_price_of_anarchy:
         rng = _validate.rng(rng)
         restarts = _validate.whole("restarts", restarts, minimum=1)
     m = len(p.assignments)
@@ -73,10 +83,14 @@ def stability_report(
     scan = _state.scan(state) if m else None
     analysis = swaps.analyse(state, scan)
     current = state.welfare()
-    optimum = welfare._optimal(p)
-    efficiency = 1.0 if optimum.welfare == 0 else min(1.0, current / optimum.welfare)
-    poa = welfare.price_of_anarchy(p, rng=rng, restarts=restarts, max_steps=max_steps, epsilon=eps,
-                                   optimum=optimum) if with_price_of_anarchy else None
+    if price is not None:
+        optimal, poa = price.optimal_welfare, price
+    else:
+        optimum = welfare._optimal(p)
+        optimal = optimum.welfare
+        poa = welfare.price_of_anarchy(p, rng=rng, restarts=restarts, max_steps=asked, epsilon=eps,
+                                       optimum=optimum) if with_price_of_anarchy else None
+    efficiency = 1.0 if optimal == 0 else min(1.0, current / optimal)
     instabilities = _top_instabilities(state, analysis, top)
     recommended = _recommend(state, scan) if scan is not None and analysis.num_blocking_swaps else ()
     after_state = state.copy()
@@ -92,7 +106,7 @@ def stability_report(
         is_nash_equilibrium=analysis.is_nash_equilibrium, nash_distance=d, stability_level=level,
         num_blocking_swaps=analysis.num_blocking_swaps, num_beneficial_deviations=analysis.num_beneficial_deviations,
         total_assignments=m, predicted_swap_requests=predicted, current_welfare=current,
-        optimal_welfare=optimum.welfare, efficiency_ratio=efficiency,
+        optimal_welfare=optimal, efficiency_ratio=efficiency,
         price_of_anarchy=None if poa is None else poa.price_of_anarchy,
         price_of_stability=None if poa is None else poa.price_of_stability,
         restarts=None if poa is None else poa.restarts, max_gain=analysis.max_gain, avg_gain=analysis.avg_gain,

@@ -168,6 +168,7 @@ class PriceOfAnarchy:
     (1.0 when the optimum is 0; infinite when a stable welfare is ≤ 0 below a positive optimum); only runs that
     converged count as stable; None when none converged. is_acceptable = price_of_anarchy < 1.5.
     stable_welfare: (K,) final welfare of each run (NaN for a run that hit the step limit).
+    key: welfare.problem_key of the problem it was computed for: it holds for every problem with that key.
     """
 
     status: str
@@ -181,6 +182,7 @@ class PriceOfAnarchy:
     is_acceptable: bool
     stable_welfare: np.ndarray
     steps: np.ndarray
+    key: str
 
 
 @dataclass(frozen=True)

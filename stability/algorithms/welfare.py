@@ -22,6 +22,7 @@ equilibria the dynamics reach from K random feasible schedules.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 
 import numpy as np
@@ -80,6 +81,54 @@ def _random(p: SwapProblem, rng: np.random.Generator) -> np.ndarray:
     return _flow_schedule(p, lambda i, w: rng.integers(0, _RANDOM_COST, size=len(i)), rng)
 
 
+def _feasible_set(p: SwapProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What every schedule the optimum and the random starts range over shares: free rows per faculty member (n,),
+    free capacity max(c, occupancy) − locked occupancy (W, R), and the usable (i, w, r) (n, W, R) — eligible or held
+    now, never in the week of one of i's locked rows, only for members with free rows and slots with room."""
+    n, n_weeks, n_rot = p.eligible.shape
+    rows, locked = p.assignments, p.locked
+    free = ~locked
+    demand = np.bincount(rows[free, 0], minlength=n)
+    slot = rows[:, 1] * n_rot + rows[:, 2]
+    occupancy = np.bincount(slot, minlength=n_weeks * n_rot).reshape(n_weeks, n_rot)
+    fixed = np.bincount(slot[locked], minlength=n_weeks * n_rot).reshape(n_weeks, n_rot)
+    capacity = np.maximum(p.capacity, occupancy) - fixed
+    allowed = p.eligible.copy()
+    allowed[rows[free, 0], rows[free, 1], rows[free, 2]] = True
+    allowed[rows[locked, 0], rows[locked, 1], :] = False
+    allowed &= (demand > 0)[:, None, None] & (capacity > 0)[None, :, :]
+    return demand, capacity, allowed
+
+
+def problem_key(problem: SwapProblem, *, epsilon: float = EPSILON, max_steps: int | None = None) -> str:
+    """sha256 of everything the optimum and the price of anarchy depend on, and nothing they do not.
+
+    Both range over the same feasible set whatever the current arrangement of the free rows: utilities,
+    eligibility, the feasible set of `_feasible_set`, the locked rows, the side constraints, ε and the step limit.
+    Swaps keep the key — they keep slot occupancy and move faculty only into eligible slots, which are usable
+    already — except one that moves a row out of a slot its holder is not eligible for. (Another arrangement may
+    also change the occupancy of an over-full slot, which `_feasible_set` keeps usable.) So one price of anarchy
+    serves a schedule through its swaps, and every schedule of a year with the same demands and pre-assignments.
+    """
+    p = _validate.swap_problem(problem)
+    eps = _validate.epsilon(epsilon)
+    return _key(p, eps, None if max_steps is None else _validate.whole("max_steps", max_steps, minimum=0))
+
+
+def _key(p: SwapProblem, eps: float, limit: int | None) -> str:
+    demand, capacity, allowed = _feasible_set(p)
+    locked = p.assignments[p.locked]
+    locked = locked[np.lexsort(locked.T[::-1])] if len(locked) else locked
+    digest = hashlib.sha256()
+    digest.update(repr((p.eligible.shape, eps, limit, p.max_holidays, bool(p.no_back_to_back))).encode())
+    for array in (np.asarray(p.utility, dtype=float), p.eligible, allowed, capacity, demand, locked,
+                  np.zeros(0, dtype=bool) if p.is_holiday is None else np.asarray(p.is_holiday, dtype=bool)):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def _flow_schedule(p: SwapProblem, pair_cost, rng: np.random.Generator | None) -> np.ndarray:
     """The free rows placed by one min-cost flow; pair_cost(i, w) gives the int64 cost of faculty i serving week w.
 
@@ -92,18 +141,10 @@ def _flow_schedule(p: SwapProblem, pair_cost, rng: np.random.Generator | None) -
     rows, locked = p.assignments, p.locked
     out = rows.copy()
     free = ~locked
-    demand = np.bincount(rows[free, 0], minlength=n)
+    demand, capacity, allowed = _feasible_set(p)
     total = int(demand.sum())
     if total == 0:
         return out
-    slot = rows[:, 1] * n_rot + rows[:, 2]
-    occupancy = np.bincount(slot, minlength=n_weeks * n_rot).reshape(n_weeks, n_rot)
-    fixed = np.bincount(slot[locked], minlength=n_weeks * n_rot).reshape(n_weeks, n_rot)
-    capacity = np.maximum(p.capacity, occupancy) - fixed
-    allowed = p.eligible.copy()
-    allowed[rows[free, 0], rows[free, 1], rows[free, 2]] = True
-    allowed[rows[locked, 0], rows[locked, 1], :] = False
-    allowed &= (demand > 0)[:, None, None] & (capacity > 0)[None, :, :]
     pair_i, pair_w = np.nonzero(allowed.any(axis=2))
     masks = allowed[pair_i, pair_w]                                   # (pairs, R)
     if n_rot <= 62:   # pack each mask into an integer key with its week: one 1-D unique, not a row-wise one
@@ -203,14 +244,17 @@ def price_of_anarchy(
 
     PoA = optimal / worst stable welfare, PoS = optimal / best stable welfare, both ≥ 1 (clamped: the integer
     optimum may sit up to m/SCALE below the real one); 1.0 when the optimum is 0. `optimum` reuses an
-    optimal_welfare result of the same problem.
+    optimal_welfare result of the same problem. The result carries `problem_key(problem, ...)`, so a later report of
+    any problem with the same key may reuse it.
     """
     p = _validate.swap_problem(problem)
     rng = _validate.rng(rng)
     eps = _validate.epsilon(epsilon)
     k = _validate.whole("restarts", restarts, minimum=1)
     m = len(p.assignments)
-    limit = 100 * m + 100 if max_steps is None else _validate.whole("max_steps", max_steps, minimum=0)
+    asked = None if max_steps is None else _validate.whole("max_steps", max_steps, minimum=0)
+    limit = 100 * m + 100 if asked is None else asked
+    key = _key(p, eps, asked)
     best = optimum if optimum is not None else _optimal(p)
     finals = np.full(k, np.nan)
     steps = np.zeros(k, dtype=np.int64)
@@ -223,13 +267,14 @@ def price_of_anarchy(
     converged = int(np.isfinite(finals).sum())
     opt = best.welfare
     if converged == 0:
-        return PriceOfAnarchy(STEP_LIMIT, k, 0, opt, None, None, None, None, False, _frozen(finals), _frozen(steps))
+        return PriceOfAnarchy(STEP_LIMIT, k, 0, opt, None, None, None, None, False, _frozen(finals), _frozen(steps),
+                              key)
     worst, top = float(np.nanmin(finals)), float(np.nanmax(finals))
     poa, pos = ratio(opt, worst), ratio(opt, top)
     return PriceOfAnarchy(
         status=CONVERGED if converged == k else PARTIAL, restarts=k, converged=converged, optimal_welfare=opt,
         worst_stable_welfare=worst, best_stable_welfare=top, price_of_anarchy=poa, price_of_stability=pos,
-        is_acceptable=poa < ACCEPTABLE_POA, stable_welfare=_frozen(finals), steps=_frozen(steps),
+        is_acceptable=poa < ACCEPTABLE_POA, stable_welfare=_frozen(finals), steps=_frozen(steps), key=key,
     )
 
 

@@ -220,3 +220,43 @@ def test_an_empty_schedule_gets_a_stable_report():
     assert r.is_nash_equilibrium and r.stability_level == "STABLE" and r.total_assignments == 0
     assert r.predicted_swap_requests == 0 and r.efficiency_ratio == 1.0 and r.price_of_anarchy == 1.0
     json.dumps(r.as_dict(), allow_nan=False)
+
+
+# --- reusing a price of anarchy computed for the same feasible set ------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_reused_price_of_anarchy_gives_the_report_it_would_have_computed(seed):
+    from stability.algorithms.welfare import price_of_anarchy
+
+    problem = random_problem(np.random.default_rng(300 + seed), n=7, weeks=7, rotations=2, per_faculty=(2, 3))
+    eligible = problem.eligible.copy()
+    eligible[tuple(problem.assignments.T)] = True      # no ineligible hold, so a swap keeps the key
+    problem = dataclasses.replace(problem, eligible=eligible)
+    fresh = report(problem, rng=np.random.default_rng(seed), restarts=5)
+    price = price_of_anarchy(problem, rng=np.random.default_rng(seed), restarts=5)
+    reused = stability_report(problem, rng=None, price=price)
+    ignore = {"compute_ms"}
+    assert {k: v for k, v in reused.as_dict().items() if k not in ignore} == \
+        {k: v for k, v in fresh.as_dict().items() if k not in ignore}
+    # After a swap the key holds, so the same estimate serves the new state.
+    analysis = swap_analysis(problem)
+    assert analysis.num_blocking_swaps
+    a = int(np.flatnonzero(analysis.best_partner >= 0)[0])
+    swapped = dataclasses.replace(problem, assignments=apply_swap(problem.assignments, a,
+                                                                  int(analysis.best_partner[a])))
+    after = stability_report(swapped, rng=None, price=price)
+    assert after.price_of_anarchy == fresh.price_of_anarchy
+    assert after.optimal_welfare == pytest.approx(optimal_welfare(swapped).welfare)
+
+
+def test_a_price_of_anarchy_of_another_problem_is_refused():
+    from stability.algorithms.welfare import price_of_anarchy
+
+    problem = random_problem(np.random.default_rng(8), n=6, weeks=6, rotations=2, per_faculty=(2, 3))
+    price = price_of_anarchy(problem, rng=np.random.default_rng(0), restarts=2)
+    other = dataclasses.replace(problem, utility=problem.utility + 0.01)
+    with pytest.raises(ValueError, match="^price: this price of anarchy was computed for another problem"):
+        stability_report(other, rng=None, price=price)
+    with pytest.raises(ValueError, match="^price:"):
+        stability_report(problem, rng=None, price=price, max_steps=10)

@@ -15,6 +15,7 @@ from stability.algorithms.welfare import (
     blocking_swap_dynamics,
     optimal_welfare,
     price_of_anarchy,
+    problem_key,
     random_feasible_schedule,
     ratio,
     welfare,
@@ -273,3 +274,66 @@ def test_the_worked_example_has_two_equilibria_so_the_price_of_anarchy_is_two_an
     assert result.worst_stable_welfare == pytest.approx(1.5) and result.best_stable_welfare == pytest.approx(3.0)
     assert result.price_of_anarchy == pytest.approx(2.0) and result.price_of_stability == pytest.approx(1.0)
     assert not result.is_acceptable
+
+
+# --- the problem key: one price of anarchy for every state with the same feasible set ----------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_key_is_the_same_for_every_arrangement_of_the_free_rows_and_after_swaps(seed):
+    problem = small(seed, n=6, weeks=6, per_faculty=(1, 3))
+    # Every current row eligible and no slot over-full: then nothing about the arrangement enters the key.
+    rows = problem.assignments
+    eligible = problem.eligible.copy()
+    eligible[rows[:, 0], rows[:, 1], rows[:, 2]] = True
+    occupancy = np.zeros_like(problem.capacity)
+    np.add.at(occupancy, (rows[:, 1], rows[:, 2]), 1)
+    problem = dataclasses.replace(problem, eligible=eligible, capacity=np.maximum(problem.capacity, occupancy))
+    key = problem_key(problem)
+    for s in range(4):
+        moved = random_feasible_schedule(problem, np.random.default_rng(s))
+        assert problem_key(dataclasses.replace(problem, assignments=moved)) == key
+    after = blocking_swap_dynamics(problem)
+    assert problem_key(dataclasses.replace(problem, assignments=after.assignments)) == key
+
+
+def test_leaving_an_ineligible_slot_changes_the_key():
+    eligible = np.ones((2, 2, 1), bool)
+    eligible[0, 0, 0] = False                   # faculty 0 holds week 0 without being eligible for it
+    problem = literal([[0.0, 1.0], [1.0, 0.0]], [[0, 0, 0], [1, 1, 0]], eligible=eligible)
+    assert problem_key(dataclasses.replace(problem, assignments=np.array([[0, 1, 0], [1, 0, 0]]))) \
+        != problem_key(problem)
+
+
+def test_the_key_changes_with_everything_the_price_of_anarchy_depends_on():
+    problem = random_problem(np.random.default_rng(4), n=6, weeks=6, rotations=2, per_faculty=(2, 3), block_p=0.0)
+    key = problem_key(problem)
+    utility = problem.utility.copy()
+    utility[0, 0] += 0.25
+    eligible = problem.eligible.copy()
+    eligible[1, 2, :] = ~eligible[1, 2, :]
+    capacity = problem.capacity + 1
+    locked = np.zeros(len(problem.assignments), bool)
+    locked[0] = True
+    fewer = problem.assignments[1:]
+    variants = {
+        "utility": dataclasses.replace(problem, utility=utility),
+        "eligibility": dataclasses.replace(problem, eligible=eligible),
+        "capacity": dataclasses.replace(problem, capacity=capacity),
+        "locked rows": dataclasses.replace(problem, locked=locked),
+        "demand": dataclasses.replace(problem, assignments=fewer),
+        "holiday cap": dataclasses.replace(problem, is_holiday=np.arange(6) < 2, max_holidays=1),
+        "back-to-back": dataclasses.replace(problem, no_back_to_back=True),
+    }
+    for name, variant in variants.items():
+        assert problem_key(variant) != key, name
+    assert problem_key(problem, epsilon=1e-6) != key
+    assert problem_key(problem, max_steps=5) != key
+    assert problem_key(problem) == key
+
+
+def test_the_price_of_anarchy_carries_the_key_of_its_problem():
+    problem = random_problem(np.random.default_rng(5), n=6, weeks=6, rotations=2, per_faculty=(2, 3))
+    assert price_of_anarchy(problem, rng=np.random.default_rng(0), restarts=2).key == problem_key(problem)
+    limited = price_of_anarchy(problem, rng=np.random.default_rng(0), restarts=2, max_steps=3)
+    assert limited.key == problem_key(problem, max_steps=3)
