@@ -1,4 +1,5 @@
-"""Stability in the admin: reports, publication records, the audit trail and calibrations, all read-only, and the
+"""Stability in the admin: reports, price-of-anarchy estimates, publication records, the audit trail and
+calibrations, all read-only (an estimate may be deleted, to be recomputed), and the
 "Publish through the stability gate" action on schedules (registered on ScheduleAdmin in allocation/admin.py).
 
 The action calls the same gate as the coordinator page and the API (stability.services.schedule_publish), after an
@@ -16,6 +17,7 @@ from stability.forms import PublishForm, publication_messages
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
+    PriceOfAnarchyEstimate,
     PublicationRecord,
     ScheduleChange,
     StabilityLevel,
@@ -53,6 +55,21 @@ class NashStabilityReportAdmin(ReadOnlyAdmin):
     @admin.display(description="efficiency", ordering="efficiency_ratio")
     def efficiency(self, obj):
         return f"{obj.efficiency_ratio:.1%}"
+
+
+@admin.register(PriceOfAnarchyEstimate)
+class PriceOfAnarchyEstimateAdmin(ReadOnlyAdmin):
+    """Computed once per feasible set and reused by every report; deleting one only makes the next report
+    compute it again."""
+
+    list_display = ("year", "restarts", "converged", "status", "price_of_anarchy", "price_of_stability",
+                    "optimal_welfare", "worst_stable_welfare", "best_stable_welfare", "compute_ms", "created_at")
+    list_filter = ("year", "status")
+    search_fields = ("problem_key",)
+    list_select_related = ("year",)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("stability.delete_priceofanarchyestimate")
 
 
 @admin.register(PublicationRecord)

@@ -57,6 +57,61 @@ class NashStabilityReport(models.Model):
         return f"Stability of {self.schedule} · {self.stability_level} ({self.nash_distance:.1%})"
 
 
+class PriceOfAnarchyEstimate(models.Model):
+    """Price of anarchy / stability from K random feasible schedules, stored for the feasible set they range over.
+
+    problem_key is stability.algorithms.welfare.problem_key: utilities, eligibility, capacities, demands, locked rows
+    and side constraints — not the arrangement of the free rows. So one estimate serves a schedule through all its
+    swaps and every schedule of the year with the same inputs, and a report reuses it instead of rerunning K
+    dynamics (seconds at 10,000 assignments). New preferences or constraints give a new key.
+    """
+
+    year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="price_of_anarchy_estimates")
+    problem_key = models.CharField(max_length=64, help_text="sha256 of the feasible set (welfare.problem_key)")
+    restarts = models.PositiveIntegerField(help_text="K random feasible schedules the dynamics ran from")
+    seed = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=20, help_text="converged, partial (some runs hit the step limit) or step_limit")
+    converged = models.PositiveIntegerField()
+    optimal_welfare = models.FloatField()
+    worst_stable_welfare = models.FloatField(null=True, blank=True)
+    best_stable_welfare = models.FloatField(null=True, blank=True)
+    price_of_anarchy = models.FloatField(null=True, blank=True)
+    price_of_stability = models.FloatField(null=True, blank=True)
+    stable_welfare = models.JSONField(default=list, help_text="Final welfare of each run; null for a run cut off")
+    steps = models.JSONField(default=list, help_text="Blocking swaps each run executed")
+    compute_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["problem_key", "restarts"], name="poa_estimate_one_per_key_and_k"),
+        ]
+
+    def __str__(self) -> str:
+        poa = "—" if self.price_of_anarchy is None else f"{self.price_of_anarchy:.3f}"
+        return f"PoA {poa} over K = {self.restarts} ({self.year})"
+
+    def as_result(self):
+        """The stored estimate as the algorithm's PriceOfAnarchy (what stability_report(price=...) takes)."""
+        import numpy as np
+
+        from stability.algorithms.types import PriceOfAnarchy
+        from stability.algorithms.welfare import ACCEPTABLE_POA
+
+        finals = np.array([np.nan if x is None else float(x) for x in self.stable_welfare], dtype=float)
+        steps = np.array(self.steps, dtype=np.int64)
+        finals.setflags(write=False)
+        steps.setflags(write=False)
+        return PriceOfAnarchy(
+            status=self.status, restarts=self.restarts, converged=self.converged, optimal_welfare=self.optimal_welfare,
+            worst_stable_welfare=self.worst_stable_welfare, best_stable_welfare=self.best_stable_welfare,
+            price_of_anarchy=self.price_of_anarchy, price_of_stability=self.price_of_stability,
+            is_acceptable=self.price_of_anarchy is not None and self.price_of_anarchy < ACCEPTABLE_POA,
+            stable_welfare=finals, steps=steps, key=self.problem_key,
+        )
+
+
 class PublicationRecord(models.Model):
     """What the publish gate saw and decided when a schedule was published (DESIGN §9: stored with the schedule)."""
 

@@ -32,10 +32,12 @@ from stability.algorithms.calibration import calibrate_prediction
 from stability.algorithms.report import stability_report
 from stability.algorithms.swaps import apply_swap, swap_analysis, swap_gains
 from stability.algorithms.types import FITTED
+from stability.algorithms.welfare import price_of_anarchy, problem_key
 from stability.changes import schedule_swaps_apply
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
+    PriceOfAnarchyEstimate,
     PublicationRecord,
     ScheduleChange,
     StabilityLevel,
@@ -240,6 +242,32 @@ def _finite(value: Any) -> float | None:
 
 
 
+def price_estimate_find(*, key: str, restarts: int) -> PriceOfAnarchyEstimate | None:
+    """The stored price of anarchy at K = restarts for the feasible set with this problem key, else None."""
+    return PriceOfAnarchyEstimate.objects.filter(problem_key=key, restarts=restarts).first()
+
+
+def _price_estimate_create(*, schedule: Schedule, built: ScheduleProblem, key: str, restarts: int,
+                           seed: int) -> PriceOfAnarchyEstimate:
+    clock = time.perf_counter()
+    result = price_of_anarchy(built.problem, rng=np.random.default_rng(seed), restarts=restarts, epsilon=EPSILON)
+    elapsed = (time.perf_counter() - clock) * 1000.0
+    estimate, _ = PriceOfAnarchyEstimate.objects.update_or_create(
+        problem_key=key, restarts=restarts,
+        defaults={
+            "year_id": schedule.year_id, "seed": seed, "status": str(result.status),
+            "converged": int(result.converged), "optimal_welfare": float(result.optimal_welfare),
+            "worst_stable_welfare": _finite(result.worst_stable_welfare),
+            "best_stable_welfare": _finite(result.best_stable_welfare),
+            "price_of_anarchy": _finite(result.price_of_anarchy),
+            "price_of_stability": _finite(result.price_of_stability),
+            "stable_welfare": [_finite(x) for x in result.stable_welfare.tolist()],
+            "steps": [int(x) for x in result.steps.tolist()], "compute_ms": round(elapsed, 3),
+        },
+    )
+    return estimate
+
+
 def poa_inline_limit() -> int:
     return int(getattr(settings, "GTSCHED_STABILITY", {}).get("poa_inline_max_assignments", 3000))
 
@@ -250,8 +278,9 @@ def _poa_job_key(*, schedule_id: int, fingerprint: str, restarts: int) -> str:
 
 def price_of_anarchy_request(*, schedule: Schedule, actor, restarts: int) -> NashStabilityReport | None:
     """A report with price of anarchy / stability at K = restarts: a fresh stored one; computed here for schedules
-    up to the inline limit; else one Celery job per schedule state and K (a repeated request while it runs enqueues
-    nothing). None means the job is running: ask again later."""
+    up to the inline limit or with a stored estimate for their feasible set; else one Celery job per schedule
+    state and K (a repeated request while it runs enqueues nothing). None means the job is running: ask again
+    later."""
     from django.core.cache import cache
 
     from stability.tasks import POA_TIME_LIMIT_S, stability_report_task
@@ -261,7 +290,9 @@ def price_of_anarchy_request(*, schedule: Schedule, actor, restarts: int) -> Nas
     fresh = stability_report_fresh(schedule=schedule, built=built, restarts=restarts)
     if fresh is not None:
         return fresh
-    if len(built.problem.assignments) <= poa_inline_limit():
+    # With a stored estimate for this feasible set the report is quick at any size.
+    if (len(built.problem.assignments) <= poa_inline_limit()
+            or price_estimate_find(key=problem_key(built.problem, epsilon=EPSILON), restarts=restarts) is not None):
         return stability_report_create(schedule=schedule, actor=actor, restarts=restarts, built=built)
     key = _poa_job_key(schedule_id=schedule.pk, fingerprint=built.fingerprint, restarts=restarts)
     if cache.add(key, "pending", timeout=POA_TIME_LIMIT_S):
@@ -292,20 +323,33 @@ def stability_report_create(
     *, schedule: Schedule, actor=None, restarts: int | None = None, seed: int | None = None,
     built: ScheduleProblem | None = None,
 ) -> NashStabilityReport:
-    """Analyse the schedule as it stands and store the report (DESIGN §9); the seed drives the PoA restarts."""
+    """Analyse the schedule as it stands and store the report (DESIGN §9).
+
+    Price of anarchy comes from the stored estimate for the schedule's feasible set when there is one; else it is
+    computed (and stored) for schedules up to the inline limit or when K is given. A seed given drives new
+    restarts, which replace the stored estimate."""
     explicit_restarts = restarts is not None
+    explicit_seed = seed is not None
     parameters = report_parameters(restarts=restarts)
     seed = _seed_clean(seed)
     clock = time.perf_counter()
     built = built or schedule_problem(schedule=schedule)
     # Price of anarchy runs blocking-swap dynamics from K random schedules: about a second per restart at 10,000
     # assignments. Large schedules get it only when asked for (the price-of-anarchy endpoint, --restarts).
+    # One stored estimate serves every state with the same feasible set (swaps keep it), so a report reuses it.
     inline_limit = poa_inline_limit()
-    with_poa = explicit_restarts or len(built.problem.assignments) <= inline_limit
+    key = problem_key(built.problem, epsilon=EPSILON)
+    # A seed given asks for the dynamics from that seed: they run again and replace the stored estimate.
+    estimate = None if explicit_seed else price_estimate_find(key=key, restarts=parameters["restarts"])
+    reused = estimate is not None
+    if estimate is None and (explicit_seed or explicit_restarts or len(built.problem.assignments) <= inline_limit):
+        estimate = _price_estimate_create(schedule=schedule, built=built, key=key, restarts=parameters["restarts"],
+                                          seed=seed)
+    with_poa = estimate is not None
     result = stability_report(
-        built.problem, rng=np.random.default_rng(seed), restarts=parameters["restarts"],
-        thresholds=tuple(parameters["thresholds"]), base=parameters["base"], pressure=parameters["pressure"],
-        top=parameters["top"], epsilon=EPSILON, with_price_of_anarchy=with_poa,
+        built.problem, rng=None, thresholds=tuple(parameters["thresholds"]), base=parameters["base"],
+        pressure=parameters["pressure"], top=parameters["top"], epsilon=EPSILON, with_price_of_anarchy=False,
+        price=estimate.as_result() if estimate is not None else None,
     )
     analysis = swap_analysis(built.problem, epsilon=EPSILON)
     names = _Names(built)
@@ -330,7 +374,10 @@ def stability_report_create(
         "distance_after_recommended": _finite(result.distance_after_recommended),
         "welfare_after_recommended": _finite(result.welfare_after_recommended),
         "price_of_anarchy_detail": _poa_detail(result.price_of_anarchy_detail),
-        "price_of_anarchy_status": "computed" if with_poa else (
+        "price_of_anarchy_status": (
+            f"reused: estimated {estimate.created_at:%Y-%m-%d %H:%M} for the same preferences, eligibility, "
+            "capacities and demands" if reused else "computed"
+        ) if with_poa else (
             f"not computed inline for {len(built.problem.assignments):,} assignments (more than {inline_limit:,}); "
             "ask for it with GET /api/v1/game-theory/price-of-anarchy/{year} or manage.py stability --restarts K"
         ),
@@ -356,7 +403,8 @@ def stability_report_create(
         price_of_stability=_finite(result.price_of_stability),
         restarts=(int(result.restarts) if result.restarts is not None else parameters["restarts"]) if with_poa else None,
         forecast=str(result.forecast),
-        parameters={**parameters, "seed": seed, "epsilon": EPSILON},
+        parameters={**parameters, "seed": estimate.seed if reused else seed, "epsilon": EPSILON, "problem_key": key,
+                    "price_of_anarchy_estimate": estimate.pk if with_poa else None},
         payload=_jsonable(payload),
         compute_ms=round(compute_ms, 3),
         created_by=actor if getattr(actor, "pk", None) else None,

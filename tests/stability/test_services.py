@@ -17,6 +17,7 @@ from stability.changes import schedule_swaps_apply
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
+    PriceOfAnarchyEstimate,
     PublicationRecord,
     ScheduleChange,
     StabilityLevel,
@@ -459,3 +460,89 @@ def test_hard_back_to_back_of_the_cp_sat_run_refuses_a_swap_into_a_neighbouring_
         schedule_swaps_apply(schedule=schedule, pairs=[(a, b)], actor=coordinator, require_gain=True)
     _made_by_cp_sat(schedule, example_year, back_to_back="soft")  # a cost, not a constraint
     assert stability_report_create(schedule=schedule).num_blocking_swaps == 1
+
+
+# --- one price-of-anarchy estimate per feasible set ------------------------------------------------------------
+
+
+def test_the_first_report_stores_an_estimate_that_later_states_and_schedules_reuse(
+    critical_draft, stable_draft, people, coordinator
+):
+    first = stability_report_for(schedule=critical_draft)
+    [estimate] = PriceOfAnarchyEstimate.objects.all()
+    assert estimate.restarts == 5 and estimate.year_id == critical_draft.year_id
+    assert first.payload["price_of_anarchy_status"] == "computed"
+    assert first.parameters["price_of_anarchy_estimate"] == estimate.pk
+    assert first.price_of_anarchy == pytest.approx(estimate.price_of_anarchy)
+    assert first.optimal_welfare == pytest.approx(estimate.optimal_welfare) == pytest.approx(3.0)
+    # The audited swap keeps the feasible set: the next report reuses the estimate.
+    [swap] = first.payload["recommended_swaps"]
+    schedule_recommended_swap_apply(schedule=critical_draft, assignment_a=swap["assignment_a"],
+                                    assignment_b=swap["assignment_b"], actor=coordinator)
+    second = stability_report_for(schedule=critical_draft)
+    assert second.pk != first.pk and second.payload["price_of_anarchy_status"].startswith("reused")
+    assert second.price_of_anarchy == first.price_of_anarchy and second.restarts == 5
+    assert second.parameters["seed"] == estimate.seed
+    # So does another schedule of the same year with the same demands.
+    other = stability_report_for(schedule=stable_draft)
+    assert other.payload["price_of_anarchy_status"].startswith("reused")
+    assert PriceOfAnarchyEstimate.objects.count() == 1
+
+
+def test_new_preferences_give_a_new_estimate(critical_draft, carol, example_year):
+    from preferences.services import preferences_submit
+
+    stability_report_for(schedule=critical_draft)
+    weeks = list(example_year.weeks.order_by("index"))
+    preferences_submit(faculty=carol, year=example_year, preference_type="cardinal",
+                       entries=[{"week": w, "value": v} for w, v in zip(weeks, (90, 10, 60), strict=True)],
+                       blocked_weeks=[], method="web_form", actor=carol.user)
+    report = stability_report_for(schedule=critical_draft)
+    assert report.payload["price_of_anarchy_status"] == "computed"
+    assert PriceOfAnarchyEstimate.objects.count() == 2
+
+
+def test_a_seed_given_reruns_the_dynamics_and_replaces_the_estimate(critical_draft):
+    stability_report_for(schedule=critical_draft)
+    report = stability_report_create(schedule=critical_draft, seed=7)
+    [estimate] = PriceOfAnarchyEstimate.objects.all()
+    assert estimate.seed == 7 and report.parameters["seed"] == 7
+    assert report.payload["price_of_anarchy_status"] == "computed"
+
+
+def test_a_schedule_above_the_inline_limit_gets_the_stored_estimate_without_a_job(
+    critical_draft, settings, django_capture_on_commit_callbacks
+):
+    from stability.services import price_of_anarchy_request
+
+    stability_report_for(schedule=critical_draft)          # stores the estimate (3 assignments: inline)
+    settings.GTSCHED_STABILITY = {**settings.GTSCHED_STABILITY, "poa_inline_max_assignments": 1}
+    fresh = stability_report_for(schedule=critical_draft, refresh=True)
+    assert fresh.price_of_anarchy is not None and fresh.payload["price_of_anarchy_status"].startswith("reused")
+    PriceOfAnarchyEstimate.objects.all().delete()
+    without = stability_report_for(schedule=critical_draft, refresh=True)
+    assert without.price_of_anarchy is None and without.restarts is None
+    assert without.payload["price_of_anarchy_status"].startswith("not computed inline")
+    # Asking for it runs the job (eagerly in tests), which stores a new estimate.
+    with django_capture_on_commit_callbacks(execute=True) as jobs:
+        assert price_of_anarchy_request(schedule=critical_draft, actor=None, restarts=5) is None
+    assert len(jobs) == 1
+    asked = price_of_anarchy_request(schedule=critical_draft, actor=None, restarts=5)
+    assert asked is not None and asked.price_of_anarchy is not None and len(jobs) == 1
+    assert PriceOfAnarchyEstimate.objects.count() == 1
+
+
+def test_the_stored_estimate_round_trips_to_the_algorithms_result(critical_draft):
+    import numpy as np
+
+    from stability.algorithms.welfare import price_of_anarchy
+    from stability.selectors import schedule_problem
+
+    stability_report_create(schedule=critical_draft, seed=3)
+    estimate = PriceOfAnarchyEstimate.objects.get()
+    computed = price_of_anarchy(schedule_problem(schedule=critical_draft).problem, rng=np.random.default_rng(3),
+                                restarts=5)
+    stored = estimate.as_result()
+    assert stored.key == computed.key and stored.status == computed.status
+    assert stored.price_of_anarchy == pytest.approx(computed.price_of_anarchy)
+    assert np.allclose(stored.stable_welfare, computed.stable_welfare) and np.array_equal(stored.steps, computed.steps)
