@@ -89,22 +89,25 @@ class SwapState:
     def cannot_rows(self, rows: np.ndarray) -> np.ndarray:
         """¬F without the lock for the given rows against every slot: not eligible, holds that week already, or a
         side constraint the move would breach (a move out of a week frees it). (len(rows), S) bool."""
+        return self.cannot_of(rows, self.holds[self.fac[rows]], self.slot[rows] // self.n_rot)
+
+    def cannot_of(self, rows: np.ndarray, held: np.ndarray, week: np.ndarray) -> np.ndarray:
+        """cannot_rows for rows of any shape (...), given each row's holder's weeks held (..., W) and its week
+        (...): the same rules for a state whose arrangement lives elsewhere (the copies of _batch.Batch)."""
         f = self.fac[rows]
-        held = self.holds[f]
         out = ~self.elig[f]
-        out |= held[:, self.slot_week]
+        out |= held[..., self.slot_week]
         if self.side:
-            week = self.slot[rows] // self.n_rot
             if self.max_holidays is not None:
-                full = (held & self.is_holiday).sum(axis=1) >= self.max_holidays
-                out |= (full & ~self.is_holiday[week])[:, None] & self.is_holiday[self.slot_week][None, :]
+                full = (held & self.is_holiday).sum(axis=-1) >= self.max_holidays
+                out |= (full & ~self.is_holiday[week])[..., None] & self.is_holiday[self.slot_week]
             if self.no_back_to_back:
                 kept = held.copy()
-                kept[np.arange(len(rows)), week] = False
+                np.put_along_axis(kept, week[..., None], False, axis=-1)
                 near = np.zeros_like(kept)
-                near[:, 1:] |= kept[:, :-1]
-                near[:, :-1] |= kept[:, 1:]
-                out |= near[:, self.slot_week]
+                near[..., 1:] |= kept[..., :-1]
+                near[..., :-1] |= kept[..., 1:]
+                out |= near[..., self.slot_week]
         out[np.asarray(rows) == self.m] = True
         return out
 
@@ -344,13 +347,10 @@ def in_blocking(state: SwapState) -> np.ndarray:
 
 
 class SlotTable:
-    """Bmax/Barg and the best blocking swap, kept exact while swaps execute (dynamics) or rows drop out (greedy).
+    """Bmax/Barg and the best blocking swap, kept exact while rows drop out (the greedy of recommended swaps).
 
     total[s, t] = Bmax[s, t] + Bmax[t, s] where both sides want (0 elsewhere) is symmetric; rowmax/rowarg hold
-    each row's best entry. A swap of rows a (slot sa, week wa) and b (sb, wb) changes the rows of two faculty
-    members only: their feasibility at weeks wa and wb, and the gains of a and b themselves. So Bmax changes only
-    in the columns of weeks wa and wb and in rows sa, sb (which are among those columns), and total only in those
-    rows and columns.
+    each row's best entry. (Dynamics keep the same tables exact under executed swaps: _batch.Batch.)
     """
 
     def __init__(self, state: SwapState, tabs: Tables) -> None:
@@ -375,39 +375,6 @@ class SlotTable:
         t = int(self.rowarg[s])
         return int(self.barg[s, t]), int(self.barg[t, s]), value
 
-    def swap(self, a: int, b: int) -> None:
-        st = self.state
-        sa, sb = int(st.slot[a]), int(st.slot[b])
-        i, j = int(st.fac[a]), int(st.fac[b])
-        wa_cols, wb_cols = st.week_slots[sa // st.n_rot], st.week_slots[sb // st.n_rot]
-        st.swap(a, b)
-        # i left week wa and took wb; j the reverse. Their other rows may now take the week they left (Bmax can
-        # only rise there) and can no longer take the week they entered (repair the entries they were best in).
-        # The rises first: a repair then sees every rise and recomputes exactly what is still stale.
-        rows_i, rows_j = st.rows_of[i], st.rows_of[j]
-        rows_i, rows_j = rows_i[rows_i != a], rows_j[rows_j != b]
-        r = st.n_rot
-        rise_rows = np.concatenate([np.repeat(rows_i, r), np.repeat(rows_j, r)])
-        ni, nj = (len(rows_i), r), (len(rows_j), r)
-        rise_cols = np.concatenate([np.broadcast_to(wa_cols, ni).ravel(), np.broadcast_to(wb_cols, nj).ravel()])
-        lose_cols = np.concatenate([np.broadcast_to(wb_cols, ni).ravel(), np.broadcast_to(wa_cols, nj).ravel()])
-        if len(rise_rows):
-            s_rows = st.slot[rise_rows]
-            gm = st.masked(rise_rows, rise_cols)
-            up = gm > self.bmax[s_rows, rise_cols]
-            self.bmax[s_rows[up], rise_cols[up]] = gm[up]
-            self.barg[s_rows[up], rise_cols[up]] = rise_rows[up]
-            lost = self.barg[s_rows, lose_cols] == rise_rows
-            if lost.any():
-                self._refresh_entries(s_rows[lost], lose_cols[lost])
-        # a and b themselves changed everything: recompute the whole rows of slots sa and sb.
-        two = np.array([sa, sb])
-        rows, gm, _, _ = st.masked_block(two)
-        best = gm.max(axis=1)
-        self.bmax[two] = best
-        self.barg[two] = _slot_argmax(gm, rows, best, st.m)
-        self._update_total(np.concatenate([wa_cols, wb_cols]))
-
     def _refresh_entries(self, s: np.ndarray, t: np.ndarray) -> None:
         st = self.state
         gm = st.masked_cells(s, t)                                     # (q, width)
@@ -415,28 +382,6 @@ class SlotTable:
         best = gm[np.arange(len(s)), arg]
         self.bmax[s, t] = best
         self.barg[s, t] = np.where(best > 0, st.table[s, arg], st.m)
-
-    def _update_total(self, x: np.ndarray) -> None:
-        """Entries of total in rows and columns x changed (total is symmetric)."""
-        fresh = _pair_total(self.bmax[x], self.bmax[:, x].T)          # total[x, :]
-        self.total[x] = fresh
-        self.total[:, x] = fresh.T
-        # A row whose best entry sat in a changed column may have lost it: recompute it; any other row can only
-        # have gained in the changed columns.
-        changed = np.zeros(len(self.rowmax), dtype=bool)
-        changed[x] = True
-        stale = changed[self.rowarg]
-        stale |= changed
-        column = fresh.T
-        at = column.argmax(axis=1)
-        value = column[np.arange(len(column)), at]
-        up = ~stale & (value > self.rowmax)
-        self.rowmax[up] = value[up]
-        self.rowarg[up] = x[at[up]]
-        redo = np.flatnonzero(stale)
-        arg = self.total[redo].argmax(axis=1)
-        self.rowarg[redo] = arg
-        self.rowmax[redo] = self.total[redo, arg]
 
     def greedy(self) -> list[tuple[int, int, float]]:
         """Greedy conflict-free blocking swaps: repeatedly the best swap (a, b, total) among faculty not yet used;

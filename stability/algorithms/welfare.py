@@ -28,7 +28,7 @@ import math
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from stability.algorithms import _state, _validate
+from stability.algorithms import _batch, _state, _validate
 from stability.algorithms.types import (
     CONVERGED,
     EPSILON,
@@ -198,8 +198,9 @@ def blocking_swap_dynamics(
     """Execute the best blocking swap (largest gain_i + gain_j) until none is left, from `assignments` (default:
     the problem's schedule). max_steps defaults to 100·m + 100; reaching it is status STEP_LIMIT.
 
-    Each step refreshes only the slot-pair entries the two faculty members' rows touch (two slot rows and the
-    columns of the two weeks), so a step costs O(m·R + S·occupancy) instead of a full scan.
+    Each step refreshes only the slot-pair entries the two faculty members' rows touch (their rows in the two
+    weeks, the two swapped rows against every slot, the entries whose best row moved), so a step costs about
+    O(P·R + S + repairs·occupancy) instead of a full O(m·S) scan (P = rows per faculty member).
     """
     p = _validate.swap_problem(problem if assignments is None else dataclasses.replace(problem, assignments=assignments))
     eps = _validate.epsilon(epsilon)
@@ -213,26 +214,14 @@ def _dynamics(state: _state.SwapState, limit: int) -> Dynamics:
     if state.m == 0:
         return Dynamics(CONVERGED, _frozen(state.rows()), 0, np.zeros((0, 2), dtype=np.int64),
                         _frozen(np.array([start])), start)
-    tabs, _ = _state.tables(state, full=False)
-    table = _state.SlotTable(state, tabs)
-    path = [start]
-    swaps = []
-    status = STEP_LIMIT
-    for _ in range(limit + 1):
-        best = table.best()
-        if best is None:
-            status = CONVERGED
-            break
-        if len(swaps) == limit:
-            break
-        a, b, gain = best
-        table.swap(a, b)
-        swaps.append((a, b))
-        path.append(path[-1] + gain)
+    batch = _batch.Batch([state])
+    converged, steps, log = _batch.run(batch, limit)
+    swaps = np.array([(a[0], b[0]) for _, a, b, _ in log], dtype=np.int64).reshape(-1, 2)
+    gains = np.array([value[0] for *_, value in log], dtype=float)
     return Dynamics(
-        status=status, assignments=_frozen(state.rows()), steps=len(swaps),
-        swaps=_frozen(np.array(swaps, dtype=np.int64).reshape(-1, 2)), welfare_path=_frozen(np.array(path)),
-        welfare=state.welfare(),
+        status=CONVERGED if converged[0] else STEP_LIMIT, assignments=_frozen(batch.rows(0)), steps=int(steps[0]),
+        swaps=_frozen(swaps), welfare_path=_frozen(start + np.concatenate([[0.0], np.cumsum(gains)])),
+        welfare=float(batch.welfare()[0]),
     )
 
 
@@ -258,12 +247,18 @@ def price_of_anarchy(
     best = optimum if optimum is not None else _optimal(p)
     finals = np.full(k, np.nan)
     steps = np.zeros(k, dtype=np.int64)
-    for run in range(k):
-        start = dataclasses.replace(p, assignments=_random(p, rng))
-        result = _dynamics(_state.SwapState(start, eps), limit)
-        steps[run] = result.steps
-        if result.status == CONVERGED:
-            finals[run] = result.welfare
+    starts = [_random(p, rng) for _ in range(k)]
+    if m == 0:
+        finals[:] = 0.0
+    # The restarts step together in batches (see _batch), each batch's arrays under COPY_BYTES.
+    size = _batch.copies_per_batch(m, p.eligible.shape[1] * p.eligible.shape[2])
+    for first in range(0, k if m else 0, size):
+        chunk = range(first, min(k, first + size))
+        batch = _batch.Batch([_state.SwapState(dataclasses.replace(p, assignments=starts[c]), eps) for c in chunk])
+        converged, taken, _ = _batch.run(batch, limit)
+        welfare_of = batch.welfare()
+        finals[first:first + len(chunk)] = np.where(converged, welfare_of, np.nan)
+        steps[first:first + len(chunk)] = taken
     converged = int(np.isfinite(finals).sum())
     opt = best.welfare
     if converged == 0:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment, linprog
 
+from stability.algorithms import _batch, _state, _validate
 from stability.algorithms.swaps import swap_analysis, swap_gains
-from stability.algorithms.types import CONVERGED, OPTIMAL, STEP_LIMIT
+from stability.algorithms.types import CONVERGED, EPSILON, OPTIMAL, STEP_LIMIT
 from stability.algorithms.welfare import (
     blocking_swap_dynamics,
     optimal_welfare,
@@ -21,6 +22,7 @@ from stability.algorithms.welfare import (
     welfare,
 )
 from tests.stability.algorithms.cases import (
+    brute_force,
     brute_optimal,
     literal,
     random_problem,
@@ -183,18 +185,61 @@ def test_dynamics_terminate_in_a_nash_equilibrium_raising_welfare_at_every_step(
     assert swap_analysis(end).is_nash_equilibrium
 
 
-@pytest.mark.parametrize("seed", range(10))
+def _variant(seed: int, problem):
+    """Every fourth problem with hard back-to-back, every fourth with a holiday cap, the rest plain."""
+    if seed % 4 == 1:
+        return dataclasses.replace(problem, no_back_to_back=True)
+    if seed % 4 == 2:
+        return dataclasses.replace(problem, is_holiday=np.arange(problem.n_weeks) % 3 == 0, max_holidays=1)
+    return problem
+
+
+@pytest.mark.parametrize("seed", range(40))
 def test_every_step_executes_a_best_blocking_swap_of_the_schedule_at_that_time(seed):
-    problem = random_problem(np.random.default_rng(600 + seed), n=8, weeks=6, rotations=2, per_faculty=(2, 4))
+    problem = _variant(seed, random_problem(np.random.default_rng(600 + seed), n=8, weeks=6, rotations=2,
+                                            per_faculty=(2, 4), discrete=seed % 2 == 0,
+                                            lock_p=0.15 if seed % 3 == 0 else 0.0))
     result = blocking_swap_dynamics(problem)
     rows = problem.assignments.copy()
     for a, b in result.swaps:
         now = dataclasses.replace(problem, assignments=rows)
         ok, gain_a, gain_b = swap_gains(now, a, b)
         assert ok and gain_a > 1e-9 and gain_b > 1e-9
-        assert gain_a + gain_b == pytest.approx(swap_analysis(now).max_gain)
+        assert gain_a + gain_b == pytest.approx(brute_force(now).max_gain)     # the pair loop's best swap
         rows[[a, b], 1:] = rows[[b, a], 1:]
     assert np.array_equal(rows, result.assignments)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_copies_stepping_together_follow_exactly_the_trajectories_they_follow_alone(seed):
+    """The batch shares numpy calls, never state: each copy's swaps and final rows are what it does alone."""
+    problem = _validate.swap_problem(_variant(seed, random_problem(
+        np.random.default_rng(900 + seed), n=int(3 + seed % 6), weeks=int(3 + seed % 5), rotations=1 + seed % 3,
+        per_faculty=(1, 4), discrete=seed % 2 == 0, lock_p=0.2 if seed % 3 == 0 else 0.0)))
+    rng = np.random.default_rng(seed)
+    starts = [problem.assignments] + [random_feasible_schedule(problem, rng) for _ in range(4)]
+
+    def state(rows):
+        return _state.SwapState(dataclasses.replace(problem, assignments=rows), EPSILON)
+
+    together = _batch.Batch([state(rows) for rows in starts])
+    converged, steps, log = _batch.run(together, 10**6)
+    for c, rows in enumerate(starts):
+        alone = blocking_swap_dynamics(problem, assignments=rows)
+        mine = [(int(a[q == c][0]), int(b[q == c][0])) for q, a, b, _ in log if (q == c).any()]
+        assert mine == [tuple(x) for x in alone.swaps.tolist()]
+        assert np.array_equal(together.rows(c), alone.assignments)
+        assert converged[c] == (alone.status == CONVERGED) and steps[c] == alone.steps
+
+
+def test_the_restarts_give_the_same_estimate_whatever_the_batch_size(monkeypatch):
+    problem = random_problem(np.random.default_rng(12), n=9, weeks=8, rotations=2, per_faculty=(2, 4))
+    whole = price_of_anarchy(problem, rng=np.random.default_rng(5), restarts=7)
+    monkeypatch.setattr(_batch, "BATCH_BYTES", 1)           # one copy per batch
+    assert _batch.copies_per_batch(len(problem.assignments), problem.n_weeks * problem.n_rotations) == 1
+    single = price_of_anarchy(problem, rng=np.random.default_rng(5), restarts=7)
+    assert np.array_equal(single.stable_welfare, whole.stable_welfare)
+    assert np.array_equal(single.steps, whole.steps) and single.key == whole.key
 
 
 def test_dynamics_report_the_step_limit():
