@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -237,7 +238,9 @@ class PriceOfAnarchyView(generics.GenericAPIView):
         description=(
             "Blocking-swap dynamics from K random feasible schedules: PoA = optimal / worst stable welfare found, "
             f"PoS = optimal / best; acceptable when PoA < {ACCEPTABLE_POA}. Uses the year's published schedule, "
-            "else its newest draft."
+            "else its newest draft. The estimate is stored per set of preferences, eligibility, capacities and "
+            "demands and reused (swaps keep it); without one, a large schedule's dynamics run in the background "
+            "and the answer is 202 until they finish."
         ),
         parameters=[PriceOfAnarchyQuerySerializer,
                     OpenApiParameter("academic_year", int, OpenApiParameter.PATH, description="Year label, e.g. 2026")],
@@ -262,6 +265,7 @@ class PriceOfAnarchyView(generics.GenericAPIView):
                  "poll": request.build_absolute_uri()},
                 status=status.HTTP_202_ACCEPTED,
             )
+        detail = report.payload.get("price_of_anarchy_detail") or {}
         body = {
             "academic_year": year.label, "schedule": schedule.pk, "schedule_status": schedule.status,
             "report": report.pk, "restarts": report.restarts or 0,
@@ -269,6 +273,8 @@ class PriceOfAnarchyView(generics.GenericAPIView):
             "efficiency_ratio": report.efficiency_ratio, "price_of_anarchy": report.price_of_anarchy,
             "price_of_stability": report.price_of_stability,
             "is_acceptable": None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA,
+            "converged": detail.get("converged"),
+            "estimated_at": parse_datetime(detail.get("estimated_at") or ""),
         }
         return Response(PriceOfAnarchySerializer(body).data)
 

@@ -275,6 +275,12 @@ class PriceOfAnarchySerializer(serializers.Serializer):
     price_of_anarchy = serializers.FloatField(allow_null=True, help_text="optimal / worst stable welfare found")
     price_of_stability = serializers.FloatField(allow_null=True, help_text="optimal / best stable welfare found")
     is_acceptable = serializers.BooleanField(allow_null=True, help_text=f"price_of_anarchy < {ACCEPTABLE_POA}")
+    converged = serializers.IntegerField(allow_null=True, help_text="Restarts whose dynamics reached an equilibrium")
+    estimated_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the dynamics ran: one estimate is kept per set of preferences, eligibility, capacities and "
+                  "demands, and reused through swaps and by every schedule of the year with the same inputs",
+    )
 
 
 class PriceOfAnarchyPendingSerializer(serializers.Serializer):

@@ -224,13 +224,16 @@ def _named_recommendations(recommendations: Sequence[str], top: Sequence[Mapping
     return out
 
 
-def _poa_detail(detail: Any) -> dict[str, Any] | None:
+def _poa_detail(detail: Any, estimate: PriceOfAnarchyEstimate | None) -> dict[str, Any] | None:
     if detail is None:
         return None
     return {
         "status": str(detail.status), "restarts": int(detail.restarts), "converged": int(detail.converged),
         "worst_stable_welfare": _finite(detail.worst_stable_welfare),
         "best_stable_welfare": _finite(detail.best_stable_welfare),
+        "estimate": estimate.pk if estimate else None,
+        "estimated_at": estimate.created_at.isoformat() if estimate else None,
+        "estimate_ms": estimate.compute_ms if estimate else None,
     }
 
 
@@ -373,7 +376,7 @@ def stability_report_create(
         "algorithm_ms": _finite(result.compute_ms),
         "distance_after_recommended": _finite(result.distance_after_recommended),
         "welfare_after_recommended": _finite(result.welfare_after_recommended),
-        "price_of_anarchy_detail": _poa_detail(result.price_of_anarchy_detail),
+        "price_of_anarchy_detail": _poa_detail(result.price_of_anarchy_detail, estimate),
         "price_of_anarchy_status": (
             f"reused: estimated {estimate.created_at:%Y-%m-%d %H:%M} for the same preferences, eligibility, "
             "capacities and demands" if reused else "computed"

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from allocation.models import Schedule
@@ -121,6 +122,7 @@ def _report_context(schedule: Schedule, report: NashStabilityReport, *, form: Pu
         "changes": list(ScheduleChange.objects.filter(schedule=schedule).select_related("actor")[:10]),
         "thresholds": thresholds,
         "poa_detail": payload.get("price_of_anarchy_detail") or {},
+        "poa_estimated_at": parse_datetime((payload.get("price_of_anarchy_detail") or {}).get("estimated_at") or ""),
     }
 
 

@@ -167,8 +167,16 @@ class Batch:
         """Recompute the Bmax / Barg entries at flat indices (copy, s, t) over the rows of slot s."""
         k, rest = np.divmod(flat, self.n_slots * self.n_slots)
         s, t = np.divmod(rest, self.n_slots)
-        rows = self.table[k, s]                                                     # (q, width)
-        gm = self._masked(k[:, None], rows, t[:, None])
+        cells = k * self.n_slots + s                                               # (copy, slot) table rows
+        rows = self.table.reshape(-1, self.table.shape[2])[cells]                   # (q, width)
+        n_slots = self.n_slots
+        gm = self.u_slot.take(self.t_fac.reshape(-1, rows.shape[1])[cells] * n_slots + t[:, None])
+        gm -= self.t_base.reshape(-1, rows.shape[1])[cells]
+        ok = self.cannot.take((k[:, None] * (self.m + 1) + rows) * n_slots + t[:, None])
+        ok |= self.t_locked.reshape(-1, rows.shape[1])[cells]
+        np.logical_not(ok, out=ok)
+        ok &= gm > self.eps
+        gm *= ok
         arg = gm.argmax(axis=1)
         line = np.arange(len(flat))
         top = gm[line, arg]

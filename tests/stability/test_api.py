@@ -252,6 +252,20 @@ def test_price_of_anarchy_reports_poa_pos_and_k(as_, critical_draft):
     assert body["price_of_stability"] == pytest.approx(1.0)  # the optimum is stable and reachable
     assert body["price_of_anarchy"] >= body["price_of_stability"]
     assert body["is_acceptable"] == (body["price_of_anarchy"] < 1.5)
+    assert body["converged"] == 4 and body["estimated_at"] is not None
+
+
+def test_the_price_of_anarchy_estimate_survives_a_swap_and_is_reused(as_, critical_draft, coordinator):
+    from stability.services import schedule_recommended_swap_apply, stability_report_for
+
+    url = reverse("price-of-anarchy", args=[2031])
+    first = as_("coordinator").get(url, {"restarts": 4}).json()
+    [swap] = stability_report_for(schedule=critical_draft, restarts=4).payload["recommended_swaps"]
+    schedule_recommended_swap_apply(schedule=critical_draft, assignment_a=swap["assignment_a"],
+                                    assignment_b=swap["assignment_b"], actor=coordinator)
+    after = as_("coordinator").get(url, {"restarts": 4}).json()
+    assert after["report"] != first["report"] and after["efficiency_ratio"] == pytest.approx(1.0)
+    assert after["estimated_at"] == first["estimated_at"] and after["price_of_anarchy"] == first["price_of_anarchy"]
 
 
 def test_price_of_anarchy_of_a_year_without_schedules_or_a_bad_label_is_404(as_, example_year):
@@ -340,3 +354,8 @@ def test_a_large_schedules_report_skips_the_dynamics_and_the_price_of_anarchy_ru
     assert done.status_code == 200
     poa = done.json()
     assert poa["restarts"] == 5 and poa["price_of_anarchy"] >= poa["price_of_stability"] >= 1.0
+    # From now on every report of this feasible set carries the stored estimate, without a job.
+    from stability.services import stability_report_for
+
+    refreshed = stability_report_for(schedule=critical_draft, refresh=True)
+    assert refreshed.price_of_anarchy == poa["price_of_anarchy"] and refreshed.restarts == 5
