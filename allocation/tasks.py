@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from allocation.models import AllocationRun
+from allocation.models import AllocationRun, Schedule
 from allocation.services import RUN_SOFT_TIME_LIMIT_S, RUN_TIME_LIMIT_S, allocation_run_execute, allocation_run_fail
+
+logger = logging.getLogger(__name__)
 
 TIME_LIMIT_MESSAGE = (
     f"The run took longer than the {RUN_SOFT_TIME_LIMIT_S // 60}-minute limit and was stopped, so no schedule was saved. "
@@ -40,4 +44,21 @@ def allocation_run_execute_task(self, run_id: int) -> str | None:
     except SoftTimeLimitExceeded:
         allocation_run_fail(run_id=run_id, error=TIME_LIMIT_MESSAGE)
         return AllocationRun.Status.FAILED
+    if run.status == AllocationRun.Status.COMPLETED:
+        _estimate_price_of_anarchy(run)
     return run.status
+
+
+def _estimate_price_of_anarchy(run: AllocationRun) -> None:
+    """Queue the new draft's price-of-anarchy estimate, so its stability report has it when first opened. The run
+    is done whatever happens here: a failure to queue (or, with eager tasks, to compute) is logged, not raised."""
+    from stability.services import price_estimate_precompute_enabled
+    from stability.tasks import price_of_anarchy_estimate_task
+
+    schedule_id = Schedule.objects.filter(run_id=run.pk).values_list("pk", flat=True).first()
+    if schedule_id is None or not price_estimate_precompute_enabled():
+        return
+    try:
+        price_of_anarchy_estimate_task.delay(schedule_id)
+    except Exception:
+        logger.exception("Could not estimate the price of anarchy of schedule %s", schedule_id)

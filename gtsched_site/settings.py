@@ -233,8 +233,11 @@ GTSCHED_STABILITY = {
     "prediction_base": 0.10,
     "prediction_pressure": 0.50,
     "restarts": env_int("GTSCHED_STABILITY_RESTARTS", 20),
-    # Larger schedules get price of anarchy / stability only on request (about 1 s per restart at 10,000).
+    # Without a stored estimate, larger schedules get price of anarchy / stability only on request (a background
+    # job: about 0.5 s per restart at 10,400 assignments).
     "poa_inline_max_assignments": env_int("GTSCHED_STABILITY_POA_INLINE_MAX", 3000),
+    # Every new draft gets its price-of-anarchy estimate in the background (one per feasible set, reused by reports).
+    "precompute_price_of_anarchy": env_bool("GTSCHED_STABILITY_PRECOMPUTE_POA", True),
     "top": 10,
     "report_max_age_s": 3600,
 }

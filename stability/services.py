@@ -271,6 +271,23 @@ def _price_estimate_create(*, schedule: Schedule, built: ScheduleProblem, key: s
     return estimate
 
 
+def price_estimate_ensure(*, schedule: Schedule, restarts: int | None = None) -> PriceOfAnarchyEstimate | None:
+    """The stored estimate for the schedule's feasible set at K (default from settings), computed and stored when
+    there is none; None for a schedule without assignments. What a new draft's background job runs, so its
+    reports (the publish gate's among them) carry price of anarchy / stability without waiting for it."""
+    restarts = report_parameters(restarts=restarts)["restarts"]
+    built = schedule_problem(schedule=schedule)
+    if not len(built.problem.assignments):
+        return None
+    key = problem_key(built.problem, epsilon=EPSILON)
+    return price_estimate_find(key=key, restarts=restarts) or _price_estimate_create(
+        schedule=schedule, built=built, key=key, restarts=restarts, seed=_seed_clean(None))
+
+
+def price_estimate_precompute_enabled() -> bool:
+    return bool(stability_settings().get("precompute_price_of_anarchy", True))
+
+
 def poa_inline_limit() -> int:
     return int(getattr(settings, "GTSCHED_STABILITY", {}).get("poa_inline_max_assignments", 3000))
 
@@ -337,9 +354,9 @@ def stability_report_create(
     seed = _seed_clean(seed)
     clock = time.perf_counter()
     built = built or schedule_problem(schedule=schedule)
-    # Price of anarchy runs blocking-swap dynamics from K random schedules: about a second per restart at 10,000
-    # assignments. Large schedules get it only when asked for (the price-of-anarchy endpoint, --restarts).
-    # One stored estimate serves every state with the same feasible set (swaps keep it), so a report reuses it.
+    # Price of anarchy runs blocking-swap dynamics from K random schedules: about 0.5 s per restart at 10,400
+    # assignments. One stored estimate serves every state with the same feasible set (swaps keep it), so a report
+    # reuses it; without one, large schedules get it only when asked for (the price-of-anarchy endpoint, --restarts).
     inline_limit = poa_inline_limit()
     key = problem_key(built.problem, epsilon=EPSILON)
     # A seed given asks for the dynamics from that seed: they run again and replace the stored estimate.

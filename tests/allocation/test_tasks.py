@@ -132,3 +132,43 @@ def test_a_run_nobody_picked_up_stops_blocking_new_starts(tiny):  # noqa: F811
     assert created and again.pk != run.pk
     run.refresh_from_db()
     assert run.status == AllocationRun.Status.FAILED and "Celery worker" in run.error
+
+
+# --- the new draft's price-of-anarchy estimate -------------------------------------------------------------------
+
+
+def test_a_completed_run_stores_the_price_of_anarchy_estimate_its_reports_reuse(tiny):  # noqa: F811
+    from stability.models import PriceOfAnarchyEstimate
+    from stability.services import stability_report_for
+
+    year, _ = tiny
+    run, _ = allocation_run_start(year=year, mechanism="least_regret", options={}, seed=3, actor=None, enqueue=False)
+    allocation_run_execute_task.apply(args=[run.pk])
+    [estimate] = PriceOfAnarchyEstimate.objects.all()
+    assert estimate.year == year and estimate.restarts == 20 and estimate.price_of_anarchy >= 1.0
+    report = stability_report_for(schedule=Schedule.objects.get(run=run))
+    assert report.payload["price_of_anarchy_status"].startswith("reused")
+    assert report.parameters["price_of_anarchy_estimate"] == estimate.pk
+
+
+def test_no_estimate_when_precomputing_is_off(tiny, settings):  # noqa: F811
+    from stability.models import PriceOfAnarchyEstimate
+
+    settings.GTSCHED_STABILITY = {**settings.GTSCHED_STABILITY, "precompute_price_of_anarchy": False}
+    year, _ = tiny
+    run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=3, actor=None, enqueue=False)
+    assert allocation_run_execute_task.apply(args=[run.pk]).get() == "completed"
+    assert not PriceOfAnarchyEstimate.objects.exists()
+
+
+def test_a_failing_estimate_leaves_the_run_completed(tiny, monkeypatch, caplog):  # noqa: F811
+    def broken(**kwargs):
+        raise RuntimeError("solver unavailable")
+
+    monkeypatch.setattr("stability.services.price_estimate_ensure", broken)
+    year, _ = tiny
+    run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=3, actor=None, enqueue=False)
+    assert allocation_run_execute_task.apply(args=[run.pk]).get() == "completed"
+    run.refresh_from_db()
+    assert run.status == AllocationRun.Status.COMPLETED and Schedule.objects.filter(run=run).exists()
+    assert "Could not estimate the price of anarchy" in caplog.text
