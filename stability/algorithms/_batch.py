@@ -98,31 +98,53 @@ class Batch:
         rows_i, rows_j = self.own[i], self.own[j]                                   # (q, P)
         self._cannot(k, np.concatenate([rows_i, rows_j], axis=1), np.concatenate([wa_cols, wb_cols], axis=1))
         q, p = len(k), rows_i.shape[1]
-        others_i = np.repeat(np.where(rows_i == a[:, None], m, rows_i), r, axis=1)  # (q, P·R)
-        others_j = np.repeat(np.where(rows_j == b[:, None], m, rows_j), r, axis=1)
         every = np.broadcast_to(np.arange(n_slots), (q, n_slots))
-        who = np.concatenate([others_i, others_j, np.repeat(b[:, None], n_slots, axis=1),
-                              np.repeat(a[:, None], n_slots, axis=1)], axis=1)
-        cols = np.concatenate([np.tile(wa_cols, p), np.tile(wb_cols, p), every, every], axis=1)
-        lose_cols = np.concatenate([np.tile(wb_cols, p), np.tile(wa_cols, p)], axis=1)
         kq = k[:, None]
+        if self.side:
+            # A holiday cap or back-to-back rule can change what the holders' rows may take in any week: every
+            # row of i and j (a and b among them) rises or is repaired against every slot.
+            held = np.concatenate([rows_i, rows_j], axis=1)                        # (q, 2P)
+            who = np.repeat(held, n_slots, axis=1)
+            cols = np.tile(every, 2 * p)
+            changed = np.concatenate([self.slot[kq, held], wa_cols, wb_cols], axis=1)
+        else:
+            others_i = np.repeat(np.where(rows_i == a[:, None], m, rows_i), r, axis=1)  # (q, P·R)
+            others_j = np.repeat(np.where(rows_j == b[:, None], m, rows_j), r, axis=1)
+            who = np.concatenate([others_i, others_j, np.repeat(b[:, None], n_slots, axis=1),
+                                  np.repeat(a[:, None], n_slots, axis=1)], axis=1)
+            cols = np.concatenate([np.tile(wa_cols, p), np.tile(wb_cols, p), every, every], axis=1)
+            changed = np.concatenate([wa_cols, wb_cols], axis=1)
         at_slot = (kq * n_slots + self.slot[kq, who]) * n_slots                    # row offsets in bmax / barg
         gm = self._masked(kq, who, cols)
         rise = at_slot + cols
         up = gm > self.bmax.take(rise)
-        self.bmax.put(rise[up], gm[up])
-        self.barg.put(rise[up], who[up])
-        # Repairs: the holders' other rows in the week their holder entered; a's old and b's old slot rows.
-        half = others_i.shape[1] + others_j.shape[1]
+        entry, value, row = rise[up], gm[up], who[up]
+        if self.side:   # rows of i and j may share a slot: of two rises at one entry the larger is kept
+            order = np.lexsort((-value, entry))
+            entry, value, row = entry[order], value[order], row[order]
+            first = np.ones(len(entry), dtype=bool)
+            first[1:] = entry[1:] != entry[:-1]
+            entry, value, row = entry[first], value[first], row[first]
+        self.bmax.put(entry, value)
+        self.barg.put(entry, row)
+        # Repairs: entries whose best row is one of those rows and now gains less there (without side rules: the
+        # holders' other rows in the week their holder entered), and a's and b's old slot rows.
         left = np.concatenate([((kq * n_slots + sa[:, None]) * n_slots + every),
                                ((kq * n_slots + sb[:, None]) * n_slots + every)], axis=1)
-        lose = np.concatenate([at_slot[:, :half] + lose_cols, left], axis=1)
-        gone = np.concatenate([who[:, :half], np.repeat(a[:, None], n_slots, axis=1),
-                               np.repeat(b[:, None], n_slots, axis=1)], axis=1)
-        lost = (self.barg.take(lose) == gone) & (gone != m)
-        if lost.any():
-            self._refresh_entries(lose[lost])
-        self._update_total(k, np.concatenate([wa_cols, wb_cols], axis=1))
+        gone_left = np.concatenate([np.repeat(a[:, None], n_slots, axis=1), np.repeat(b[:, None], n_slots, axis=1)],
+                                   axis=1)
+        if self.side:
+            fell = (self.barg.take(rise) == who) & (gm < self.bmax.take(rise))
+            lost = np.concatenate([rise[fell], left[self.barg.take(left) == gone_left]])
+        else:
+            half = others_i.shape[1] + others_j.shape[1]
+            lose_cols = np.concatenate([np.tile(wb_cols, p), np.tile(wa_cols, p)], axis=1)
+            lose = np.concatenate([at_slot[:, :half] + lose_cols, left], axis=1)
+            gone = np.concatenate([who[:, :half], gone_left], axis=1)
+            lost = lose[(self.barg.take(lose) == gone) & (gone != m)]
+        if len(lost):
+            self._refresh_entries(lost)
+        self._update_total(k, changed)
 
     def _state_swap(self, k, a, b, i, j, sa, sb, wa, wb) -> None:
         self.holds[k, i, wa] = False
