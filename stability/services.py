@@ -346,7 +346,7 @@ def stability_report_create(
     """Analyse the schedule as it stands and store the report (DESIGN §9).
 
     Price of anarchy comes from the stored estimate for the schedule's feasible set when there is one; else it is
-    computed (and stored) for schedules up to the inline limit or when K is given. A seed given drives new
+    computed (and stored) for schedules up to the inline limit or when K is given. There, a seed given drives new
     restarts, which replace the stored estimate."""
     explicit_restarts = restarts is not None
     explicit_seed = seed is not None
@@ -359,10 +359,12 @@ def stability_report_create(
     # reuses it; without one, large schedules get it only when asked for (the price-of-anarchy endpoint, --restarts).
     inline_limit = poa_inline_limit()
     key = problem_key(built.problem, epsilon=EPSILON)
-    # A seed given asks for the dynamics from that seed: they run again and replace the stored estimate.
-    estimate = None if explicit_seed else price_estimate_find(key=key, restarts=parameters["restarts"])
+    computes = explicit_restarts or len(built.problem.assignments) <= inline_limit
+    # A seed given asks for the dynamics from that seed where they run: again, replacing the stored estimate.
+    rerun = explicit_seed and computes
+    estimate = None if rerun else price_estimate_find(key=key, restarts=parameters["restarts"])
     reused = estimate is not None
-    if estimate is None and (explicit_seed or explicit_restarts or len(built.problem.assignments) <= inline_limit):
+    if estimate is None and computes:
         estimate = _price_estimate_create(schedule=schedule, built=built, key=key, restarts=parameters["restarts"],
                                           seed=seed)
     with_poa = estimate is not None

@@ -70,7 +70,7 @@ class Batch:
         self.total = _state._pair_total(self.bmax, self.bmax.transpose(0, 2, 1))
         self.rowarg = self.total.argmax(axis=2)
         self.rowmax = np.take_along_axis(self.total, self.rowarg[..., None], axis=2)[..., 0]
-        self.week_cols = np.arange(n_slots).reshape(-1, self.n_rot)
+        self.week_cols = first.week_slots                                          # (W, R) slots of each week
 
     def best(self, live: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(a, b, gain_a + gain_b) of each live copy's best blocking swap; the total is ≤ 0 where there is none."""
@@ -103,10 +103,10 @@ class Batch:
         if self.side:
             # A holiday cap or back-to-back rule can change what the holders' rows may take in any week: every
             # row of i and j (a and b among them) rises or is repaired against every slot.
-            held = np.concatenate([rows_i, rows_j], axis=1)                        # (q, 2P)
-            who = np.repeat(held, n_slots, axis=1)
+            both = np.concatenate([rows_i, rows_j], axis=1)                        # (q, 2P)
+            who = np.repeat(both, n_slots, axis=1)
             cols = np.tile(every, 2 * p)
-            changed = np.concatenate([self.slot[kq, held], wa_cols, wb_cols], axis=1)
+            changed = np.concatenate([self.slot[kq, both], wa_cols, wb_cols], axis=1)
         else:
             others_i = np.repeat(np.where(rows_i == a[:, None], m, rows_i), r, axis=1)  # (q, P·R)
             others_j = np.repeat(np.where(rows_j == b[:, None], m, rows_j), r, axis=1)
