@@ -55,13 +55,14 @@ class Batch:
         for c, st in enumerate(states):
             self.table[c, :, : st.width] = st.table
         self.t_fac = self.fac[self.table]
-        self.t_base = np.take_along_axis(self.base[:, None, :], self.table.reshape(self.k, 1, -1), axis=2).reshape(
-            self.table.shape)
+        self.t_base = self.base[np.arange(self.k)[:, None, None], self.table]
         self.t_locked = self.locked[self.table]
-        counts = np.array([len(rows) for rows in first.rows_of], dtype=np.int64)
+        # Each faculty member's rows, padded with the sentinel row m: (n + 1, P).
+        owner = self.fac[:m]
+        order = np.argsort(owner, kind="stable")
+        counts = np.bincount(owner, minlength=self.n + 1)
         self.own = np.full((self.n + 1, max(int(counts.max(initial=0)), 1)), m, dtype=np.int64)
-        for i, rows in enumerate(first.rows_of):
-            self.own[i, : len(rows)] = rows
+        self.own[owner[order], np.arange(m) - (np.cumsum(counts) - counts)[owner[order]]] = order
         self.bmax = np.zeros((self.k, n_slots, n_slots))
         self.barg = np.full((self.k, n_slots, n_slots), m, dtype=np.int64)
         for c, st in enumerate(states):
