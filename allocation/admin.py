@@ -3,9 +3,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
-from allocation.models import AllocationRun, Assignment, Comparison, PreAssignment, Schedule
+from allocation.models import AllocationRun, Assignment, Comparison, PreAssignment, Schedule, ScheduleChange
 from allocation.services import allocation_run_cancel, preassignment_validate
-from stability.admin import publish_through_stability_gate
+from gtsched_site.admin import ReadOnlyAdmin
 
 
 class AssignmentInline(admin.TabularInline):
@@ -28,7 +28,7 @@ class ScheduleAdmin(admin.ModelAdmin):
     inlines = [AssignmentInline]
     # Status changes only through the stability gate (the action below), never by editing the field.
     readonly_fields = ("status", "content_hash", "run", "created_at", "created_by", "published_at", "published_by")
-    actions = [publish_through_stability_gate]
+    actions: list = []  # the stability app adds its publish-through-the-gate action
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_assignments=Count("assignments"))
@@ -202,3 +202,14 @@ class PreAssignmentAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ScheduleChange)
+class ScheduleChangeAdmin(ReadOnlyAdmin):
+    """The audit trail of schedule changes: append-only."""
+
+    list_display = ("schedule", "kind", "at", "actor", "reason", "nash_distance_before", "nash_distance_after")
+    list_filter = ("kind", "schedule__year", "schedule__status")
+    search_fields = ("schedule__name", "reason", "actor__username")
+    list_select_related = ("schedule", "actor")
+    date_hierarchy = "at"

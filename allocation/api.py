@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -29,6 +29,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from allocation.models import AllocationRun, Assignment, Schedule
+from allocation.querysets import assignments_for_user, schedules_for_user
 from allocation.serializers import (
     AssignmentFilterSerializer,
     AssignmentSerializer,
@@ -46,8 +47,10 @@ from allocation.serializers import (
     run_schedule,
 )
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain
-from preferences.models import AcademicYear, Faculty
-from preferences.querysets import is_coordinator
+from gtsched_site.api import query_filters
+from gtsched_site.permissions import coordinators_only
+from preferences.models import AcademicYear
+from preferences.querysets import is_coordinator, own_faculty
 from preferences.serializers import DETAIL_SCHEMA, FIELD_ERRORS_SCHEMA
 
 COORDINATORS_ONLY = "Only coordinators can start, cancel or read allocation runs."
@@ -62,46 +65,7 @@ def inline_wait_seconds() -> float:
 
 # --- who sees what -------------------------------------------------------------------------------
 
-def own_faculty(user) -> Faculty | None:
-    if not (user and user.is_authenticated):
-        return None
-    return Faculty.objects.filter(user=user).first()
-
-
-def schedules_for_user(user, faculty: Faculty | None = None) -> QuerySet[Schedule]:
-    """Coordinators: every schedule. Faculty: the schedules of their years (roster, roster-less year, or serving)."""
-    qs = Schedule.objects.select_related("year")
-    if is_coordinator(user):
-        return qs
-    faculty = faculty or own_faculty(user)
-    if faculty is None:
-        return qs.none()
-    roster = AcademicYear.roster.through.objects
-    their_year = Exists(roster.filter(academicyear_id=OuterRef("year_id"), faculty_id=faculty.pk)) | Exists(
-        Assignment.objects.filter(schedule_id=OuterRef("pk"), faculty_id=faculty.pk)
-    )
-    if faculty.active:  # a year without a roster is served by every active faculty member
-        their_year |= ~Exists(roster.filter(academicyear_id=OuterRef("year_id")))
-    return qs.filter(their_year)
-
-
-def assignments_for_user(user, faculty: Faculty | None = None) -> QuerySet[Assignment]:
-    """Coordinators: all. Faculty: their own, plus every row of the published schedules of their years."""
-    qs = Assignment.objects.select_related("schedule__year", "faculty", "week", "rotation")
-    if is_coordinator(user):
-        return qs
-    faculty = faculty or own_faculty(user)
-    if faculty is None:
-        return qs.none()
-    published = schedules_for_user(user, faculty).filter(status=Schedule.Status.PUBLISHED).values("pk")
-    return qs.filter(Q(faculty=faculty) | Q(schedule__in=published))
-
-
-class IsCoordinator(permissions.BasePermission):
-    message = COORDINATORS_ONLY
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_coordinator(request.user)
+IsCoordinator = coordinators_only(COORDINATORS_ONLY)
 
 
 class ViewerContextMixin:
@@ -114,12 +78,6 @@ class ViewerContextMixin:
         context["faculty_id"] = self._viewer_faculty.pk if self._viewer_faculty else None
         context["is_coordinator"] = is_coordinator(self.request.user)
         return context
-
-
-def _query_filters(serializer_class: type, request: Request) -> dict[str, Any]:
-    filters = serializer_class(data=request.query_params)
-    filters.is_valid(raise_exception=True)
-    return filters.validated_data
 
 
 def _year(label: int) -> AcademicYear:
@@ -196,7 +154,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
 
     def filter_queryset(self, queryset: QuerySet[AllocationRun]) -> QuerySet[AllocationRun]:
         if self.action == "list":
-            filters = _query_filters(RunFilterSerializer, self.request)
+            filters = query_filters(RunFilterSerializer, self.request)
             if "year" in filters:
                 queryset = queryset.filter(year__label=filters["year"])
             if "mechanism" in filters:
@@ -398,7 +356,7 @@ class ScheduleViewSet(ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
 
     def filter_queryset(self, queryset: QuerySet[Schedule]) -> QuerySet[Schedule]:
         if self.action == "list":
-            filters = _query_filters(ScheduleFilterSerializer, self.request)
+            filters = query_filters(ScheduleFilterSerializer, self.request)
             if "year" in filters:
                 queryset = queryset.filter(year__label=filters["year"])
             if "status" in filters:
@@ -428,7 +386,7 @@ class AssignmentViewSet(ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
 
     def filter_queryset(self, queryset: QuerySet[Assignment]) -> QuerySet[Assignment]:
         if self.action == "list":
-            filters = _query_filters(AssignmentFilterSerializer, self.request)
+            filters = query_filters(AssignmentFilterSerializer, self.request)
             if "schedule" in filters:
                 queryset = queryset.filter(schedule_id=filters["schedule"])
             if "faculty" in filters:

@@ -201,5 +201,42 @@ class Assignment(models.Model):
         return Schedule.objects.filter(pk=self.schedule_id, status=Schedule.Status.PUBLISHED).exists()
 
 
+class ScheduleChange(models.Model):
+    """An audited change to a schedule: who, when, why, the assignments before and after, and (when the stability
+    analysis made or measured it) the nash_distance before and after."""
+
+    class Kind(models.TextChoices):
+        SWAP = "swap", "Swap"
+        TRADING_CYCLE = "cycle", "Trading cycle"
+        RECOMMENDED = "recommended", "Recommended swap applied by a coordinator"
+        SETTLEMENT = "settlement", "Auction settlement"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=300, blank=True)
+    # [{"assignment", "faculty", "week", "rotation"}] for every assignment row touched, before and after.
+    before = models.JSONField(default=list)
+    after = models.JSONField(default=list)
+    nash_distance_before = models.FloatField(null=True, blank=True)
+    nash_distance_after = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        db_table = "stability_schedulechange"  # kept from when the stability app held the audit trail
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.schedule} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("The audit trail is append-only.")
+
+
 class PublishedScheduleIsImmutable(Exception):
     """Raised on a direct edit of a published schedule's assignments; changes go through audited services."""

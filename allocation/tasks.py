@@ -9,6 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from allocation.models import AllocationRun, Schedule
 from allocation.services import RUN_SOFT_TIME_LIMIT_S, RUN_TIME_LIMIT_S, allocation_run_execute, allocation_run_fail
+from allocation.signals import draft_schedule_created, send
 
 logger = logging.getLogger(__name__)
 
@@ -45,20 +46,9 @@ def allocation_run_execute_task(self, run_id: int) -> str | None:
         allocation_run_fail(run_id=run_id, error=TIME_LIMIT_MESSAGE)
         return AllocationRun.Status.FAILED
     if run.status == AllocationRun.Status.COMPLETED:
-        _estimate_price_of_anarchy(run)
+        schedule_id = Schedule.objects.filter(run_id=run.pk).values_list("pk", flat=True).first()
+        if schedule_id is not None:
+            # The service committed the draft before returning, so the apps above may read it now.
+            send(draft_schedule_created, sender=Schedule, schedule_id=schedule_id, run_id=run.pk)
     return run.status
 
-
-def _estimate_price_of_anarchy(run: AllocationRun) -> None:
-    """Queue the new draft's price-of-anarchy estimate, so its stability report has it when first opened. The run
-    is done whatever happens here: a failure to queue (or, with eager tasks, to compute) is logged, not raised."""
-    from stability.services import price_estimate_precompute_enabled
-    from stability.tasks import price_of_anarchy_estimate_task
-
-    schedule_id = Schedule.objects.filter(run_id=run.pk).values_list("pk", flat=True).first()
-    if schedule_id is None or not price_estimate_precompute_enabled():
-        return
-    try:
-        price_of_anarchy_estimate_task.delay(schedule_id)
-    except Exception:
-        logger.exception("Could not estimate the price of anarchy of schedule %s", schedule_id)

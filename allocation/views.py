@@ -21,9 +21,9 @@ from allocation.charts import MECHANISM_LABELS, comparison_svg, metric_bars_svg,
 from allocation.forms import MECHANISM_HELP, ComparisonForm, RunForm
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain, comparison_start
+from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear, Faculty
 from preferences.querysets import access_year, faculty_for_user, is_coordinator, year_open_for_preferences
-from preferences.views import coordinator_required
 
 STOP_POLLING = 286  # htmx cancels an `every` trigger on this status
 STAT_KEYS = ("welfare", "total_regret", "average_regret", "max_regret", "unassigned", "uncovered", "envy", "assignments",

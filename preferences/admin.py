@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count, Q
 
+from gtsched_site.admin import ReadOnlyAdmin
 from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
 
 
@@ -73,7 +74,7 @@ class FacultyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PreferenceSubmission)
-class PreferenceSubmissionAdmin(admin.ModelAdmin):
+class PreferenceSubmissionAdmin(ReadOnlyAdmin):
     """Read-only: submissions are immutable evidence of what each person asked for."""
 
     list_display = ("faculty", "year", "version", "preference_type", "entry_count", "blocked_count", "collected_at", "collection_method")
@@ -81,15 +82,6 @@ class PreferenceSubmissionAdmin(admin.ModelAdmin):
     search_fields = ("faculty__display_name", "faculty__external_id")
     list_select_related = ("faculty", "year")
     date_hierarchy = "collected_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="listed weeks")
     def entry_count(self, obj):

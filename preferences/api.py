@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from gtsched_site.api import query_filters
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.querysets import faculty_for_user, is_coordinator, submissions_for_user
 from preferences.serializers import (
@@ -39,12 +40,6 @@ from preferences.serializers import (
 from preferences.services import access_submit_for, preferences_submit, preferences_validate
 
 NO_PROFILE = "You have no faculty profile: only faculty members and coordinators can submit preferences."
-
-
-def _query_filters(serializer_class: type, request: Request) -> dict[str, Any]:
-    filters = serializer_class(data=request.query_params)
-    filters.is_valid(raise_exception=True)
-    return filters.validated_data
 
 
 def submissions_visible_to(user) -> QuerySet[PreferenceSubmission]:
@@ -83,7 +78,7 @@ class WeekViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = WeekSerializer
 
     def filter_queryset(self, queryset: QuerySet[Week]) -> QuerySet[Week]:
-        if self.action == "list" and (label := _query_filters(WeekFilterSerializer, self.request).get("year")):
+        if self.action == "list" and (label := query_filters(WeekFilterSerializer, self.request).get("year")):
             queryset = queryset.filter(year__label=label)
         return queryset
 
@@ -113,7 +108,7 @@ class SubmissionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def filter_queryset(self, queryset: QuerySet[PreferenceSubmission]) -> QuerySet[PreferenceSubmission]:
         if self.action == "list":
-            filters = _query_filters(SubmissionFilterSerializer, self.request)
+            filters = query_filters(SubmissionFilterSerializer, self.request)
             if "year" in filters:
                 queryset = queryset.filter(year__label=filters["year"])
             if "faculty" in filters:

@@ -5,11 +5,18 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
+from gtsched_site.permissions import is_coordinator
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission
 
+__all__ = ["access_year", "faculty_for_user", "is_coordinator", "own_faculty", "submissions_for_user",
+           "year_open_for_preferences"]
 
-def is_coordinator(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_staff)
+
+def own_faculty(user) -> Faculty | None:
+    """The faculty record of this user; None for anonymous users and users without one."""
+    if not (user and user.is_authenticated):
+        return None
+    return Faculty.objects.filter(user=user).first()
 
 
 def faculty_for_user(user) -> QuerySet[Faculty]:

@@ -14,27 +14,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gtsched_site.permissions import coordinator_required
 from preferences.forms import TYPE_HELP, PreferenceForm
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission
-from preferences.querysets import access_year, is_coordinator, submissions_for_user, year_open_for_preferences
+from preferences.querysets import (
+    access_year,
+    faculty_for_user,
+    is_coordinator,
+    submissions_for_user,
+    year_open_for_preferences,
+)
 from preferences.services import ENTRY_FIELDS, preferences_submit, submissions_current
 
 
 def _faculty_or_none(request: HttpRequest) -> Faculty | None:
-    return Faculty.objects.filter(user=request.user).prefetch_related("rotations").first()
-
-
-def coordinator_required(view):
-    """Staff only; checked in the view so HTMX partial requests are guarded too."""
-
-    @login_required
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_coordinator(request.user):
-            raise PermissionDenied("Coordinators only.")
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    return wrapped
+    return faculty_for_user(request.user).filter(user=request.user).first() if request.user.is_authenticated else None
 
 
 @login_required

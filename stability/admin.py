@@ -1,6 +1,6 @@
 """Stability in the admin: reports, price-of-anarchy estimates, publication records, the audit trail and
 calibrations, all read-only (an estimate may be deleted, to be recomputed), and the
-"Publish through the stability gate" action on schedules (registered on ScheduleAdmin in allocation/admin.py).
+"Publish through the stability gate" action, which this module adds to allocation's ScheduleAdmin.
 
 The action calls the same gate as the coordinator page and the API (stability.services.schedule_publish), after an
 intermediate confirmation page that shows the report; CRITICAL needs "force" ticked and a written reason.
@@ -12,30 +12,18 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
+from allocation.admin import ScheduleAdmin
 from allocation.models import Schedule
+from gtsched_site.admin import ReadOnlyAdmin
 from stability.forms import PublishForm, publication_messages
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
     PriceOfAnarchyEstimate,
     PublicationRecord,
-    ScheduleChange,
     StabilityLevel,
 )
 from stability.services import critical_refusal, stability_report_for
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records, not documents: computed by services and kept for the audit trail."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(NashStabilityReport)
@@ -80,15 +68,6 @@ class PublicationRecordAdmin(ReadOnlyAdmin):
     search_fields = ("schedule__name", "override_reason", "published_by__username")
     list_select_related = ("schedule", "published_by")
     date_hierarchy = "published_at"
-
-
-@admin.register(ScheduleChange)
-class ScheduleChangeAdmin(ReadOnlyAdmin):
-    list_display = ("schedule", "kind", "at", "actor", "reason", "nash_distance_before", "nash_distance_after")
-    list_filter = ("kind", "schedule__year", "schedule__status")
-    search_fields = ("schedule__name", "reason", "actor__username")
-    list_select_related = ("schedule", "actor")
-    date_hierarchy = "at"
 
 
 @admin.register(PredictionCalibration)
@@ -140,3 +119,7 @@ def publish_through_stability_gate(modeladmin, request, queryset):
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/stability/publish_confirmation.html", context, status=status)
+
+
+# Schedules are allocation's; publishing them is the stability gate's, so the action is attached from here.
+ScheduleAdmin.actions = [*ScheduleAdmin.actions, publish_through_stability_gate]

@@ -24,10 +24,12 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from allocation.api import IsCoordinator, own_faculty, schedules_for_user
 from allocation.models import Schedule
+from allocation.querysets import schedules_for_user
+from gtsched_site.api import pk_or_404
+from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
-from preferences.querysets import is_coordinator
+from preferences.querysets import is_coordinator, own_faculty
 from preferences.serializers import DETAIL_SCHEMA, FIELD_ERRORS_SCHEMA
 from stability.models import NashStabilityReport
 from stability.serializers import (
@@ -63,20 +65,12 @@ _404 = OpenApiResponse(DETAIL_SCHEMA, description="No such schedule, or not visi
 SCHEDULE_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Schedule id")
 
 
-class _CoordinatorPermission(IsCoordinator):
-    message = COORDINATORS_ONLY
-
-
-def _pk(raw: Any, name: str = "schedule") -> int:
-    text = str(raw)
-    if not text.isdigit() or int(text) > 2**63 - 1:
-        raise NotFound(f"No {name} {text!r}: give its id as a whole number.")
-    return int(text)
+_CoordinatorPermission = coordinators_only(COORDINATORS_ONLY)
 
 
 def access_schedule(request: Request, pk: Any) -> Schedule:
     """The schedule if the caller may see it (coordinators: any; faculty: those of their years), else 404."""
-    schedule = schedules_for_user(request.user).filter(pk=_pk(pk)).first()
+    schedule = schedules_for_user(request.user).filter(pk=pk_or_404(pk, "schedule")).first()
     if schedule is None:
         raise NotFound(f"No schedule {pk}, or it is not visible to you.")
     return schedule

@@ -6,4 +6,4 @@ class StabilityConfig(AppConfig):
     name = 'stability'
 
     def ready(self) -> None:
-        from stability import market_admin  # noqa: F401  (the swap market's admin registrations)
+        from stability import market_admin, receivers  # noqa: F401  (admin registrations; allocation's signals)

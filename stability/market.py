@@ -2,7 +2,7 @@
 
 A faculty member offers one published week (`give`) for weeks they want. The matcher proposes one counterparty;
 Top Trading Cycles clears exchanges among open requests; once every party confirmed, the exchange runs through
-`stability.changes.schedule_swaps_apply` (the audited way a published schedule changes), the stability report is
+`allocation.changes.schedule_swaps_apply` (the audited way a published schedule changes), the stability report is
 refreshed once the change is committed, and StrategyPerformance moves one replicator step (on every close).
 
 Matching rule (the documented choice of DESIGN §9's "mutual gain"): the requester's own request is their consent
@@ -19,7 +19,6 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,17 +27,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from allocation.models import Assignment, Schedule
+from allocation.changes import schedule_swaps_apply
+from allocation.models import Assignment, Schedule, ScheduleChange
+from allocation.schedule_problem import ScheduleProblem, schedule_problem
 from preferences.models import AcademicYear, Faculty, Week
 from preferences.querysets import is_coordinator
 from preferences.services import submissions_current
 from stability.algorithms.replicator import fitness as replicator_fitness
 from stability.algorithms.replicator import replicator_step
-from stability.algorithms.swaps import apply_swap, swap_analysis, swap_candidates, swap_gains
+from stability.algorithms.swaps import apply_swap, nash_distance, swap_analysis, swap_candidates, swap_gains
 from stability.algorithms.ttc import top_trading_cycles
-from stability.changes import schedule_swaps_apply
-from stability.models import ScheduleChange, StrategyPerformance, SwapRequest
-from stability.selectors import ScheduleProblem, schedule_problem
+from stability.models import StrategyPerformance, SwapRequest
 
 logger = logging.getLogger(__name__)
 
@@ -681,15 +680,15 @@ def _execute(members: list[SwapRequest], *, actor) -> None:
         reason = f"Swap request #{only.pk}: {only.requester} {_week_label(only.give_week)} ↔ {only.counterparty} {_week_label(only.take_week)}"
     try:
         with transaction.atomic():
-            change = schedule_swaps_apply(schedule=schedule, pairs=pairs, actor=_user(actor), kind=kind, reason=reason)
+            change = schedule_swaps_apply(schedule=schedule, pairs=pairs, actor=_user(actor), kind=kind, reason=reason,
+                                          measure=nash_distance)
     except ValidationError as exc:
         _expire(members, f"No longer possible: {' '.join(exc.messages)}")
         return
     done = "The trading cycle" if cycle else "The swap"
     _close(members, Status.EXECUTED, f"{done} is now part of the published schedule.", change=change)
     _close_affected(change, exclude={m.pk for m in members})
-    strategy_performance_update(year=schedule.year)
-    transaction.on_commit(partial(_refresh_report, schedule.pk, getattr(_user(actor), "pk", None)))
+    strategy_performance_update(year=schedule.year)  # the stability report refreshes on commit (receivers)
 
 
 def _close_affected(change: ScheduleChange, *, exclude: set[int]) -> None:
@@ -706,23 +705,6 @@ def _close_affected(change: ScheduleChange, *, exclude: set[int]) -> None:
         else:
             _close([m for m in members if m.status in SwapRequest.ACTIVE],
                    Status.EXPIRED, "No longer possible: one of its weeks moved in another swap.")
-
-
-def _refresh_report(schedule_id: int, actor_id: int | None) -> None:
-    """A fresh stability report once the swap is committed; a failure here must not touch the executed swap."""
-    from django.contrib.auth import get_user_model
-
-    from stability.services import stability_report_create
-
-    schedule = Schedule.objects.filter(pk=schedule_id).first()
-    if schedule is None:
-        return
-    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    try:
-        with transaction.atomic():
-            stability_report_create(schedule=schedule, actor=actor)
-    except Exception:  # logged for the operators; the schedule change itself is already recorded
-        logger.exception("Refreshing the stability report of schedule %s failed after a swap", schedule_id)
 
 
 @transaction.atomic
@@ -813,10 +795,10 @@ def strategy_performance_update(*, year: AcademicYear) -> list[StrategyPerforman
 
 
 def swap_requests_after_change(*, change: ScheduleChange) -> None:
-    """Requests touched by an audited change made outside the market (a coordinator's recommended swap): those
-    whose given week moved to a week they wanted are fulfilled, the rest that touch a moved week expire."""
+    """Requests touched by an audited change made outside the market (a coordinator's recommended swap, an
+    auction settlement): those whose given week moved to a week they wanted are fulfilled, the rest that touch a
+    moved week expire."""
     _close_affected(change, exclude=set())
-    transaction.on_commit(partial(_refresh_report, change.schedule_id, change.actor_id))
 
 
 def swap_requests_close_for_archived(*, schedules: Sequence[Schedule]) -> int:

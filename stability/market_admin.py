@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from stability.admin import ReadOnlyAdmin
+from gtsched_site.admin import ReadOnlyAdmin
 from stability.market import (
     strategy_performance_update,
     swap_request_cancel,

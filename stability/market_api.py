@@ -24,10 +24,12 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from allocation.api import assignments_for_user, schedules_for_user
 from allocation.models import Assignment, Schedule
+from allocation.querysets import assignments_for_user, schedules_for_user
+from gtsched_site.api import pk_or_404
+from gtsched_site.permissions import coordinators_only
 from preferences.models import Faculty, Week
-from preferences.querysets import is_coordinator
+from preferences.querysets import is_coordinator, own_faculty
 from preferences.serializers import DETAIL_SCHEMA, FIELD_ERRORS_SCHEMA
 from stability.market import (
     swap_request_cancel,
@@ -39,7 +41,7 @@ from stability.market import (
     swap_requests_clear_cycles,
     swap_suggestions,
 )
-from stability.market_selectors import own_faculty, swap_requests_for_user
+from stability.market_selectors import swap_requests_for_user
 from stability.market_serializers import (
     ClearedCyclesSerializer,
     StrategyPerformanceQuerySerializer,
@@ -65,18 +67,7 @@ SCHEDULE_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Sc
 COORDINATORS_ONLY = "Only coordinators can clear trading cycles or read strategy performance."
 
 
-class IsCoordinator(permissions.BasePermission):
-    message = COORDINATORS_ONLY
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_coordinator(request.user)
-
-
-def _pk(raw: Any, name: str) -> int:
-    text = str(raw)
-    if not text.isdigit() or int(text) > 2**63 - 1:
-        raise NotFound(f"No {name} {text!r}: give its id as a whole number.")
-    return int(text)
+IsCoordinator = coordinators_only(COORDINATORS_ONLY)
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -84,7 +75,7 @@ def _context(request: Request) -> dict[str, Any]:
 
 
 def _schedule(request: Request, pk: Any) -> Schedule:
-    schedule = schedules_for_user(request.user).filter(pk=_pk(pk, "schedule")).first()
+    schedule = schedules_for_user(request.user).filter(pk=pk_or_404(pk, "schedule")).first()
     if schedule is None:
         raise NotFound(f"No schedule {pk}, or it is not visible to you.")
     return schedule
@@ -135,7 +126,7 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         return swap_requests_for_user(self.request.user).order_by("-created_at", "-pk")
 
     def get_object(self) -> SwapRequest:
-        found = self.get_queryset().filter(pk=_pk(self.kwargs["pk"], "swap request")).first()
+        found = self.get_queryset().filter(pk=pk_or_404(self.kwargs["pk"], "swap request")).first()
         if found is None:
             raise NotFound(f"No swap request {self.kwargs['pk']}, or it is not yours.")
         return found

@@ -11,14 +11,8 @@ from django.http import Http404
 
 from allocation.models import Schedule
 from preferences.models import Faculty
-from preferences.querysets import is_coordinator
+from preferences.querysets import is_coordinator, own_faculty
 from stability.models import SwapRequest
-
-
-def own_faculty(user) -> Faculty | None:
-    if not (user and user.is_authenticated):
-        return None
-    return Faculty.objects.filter(user=user).first()
 
 
 def swap_requests_for_user(user) -> QuerySet[SwapRequest]:

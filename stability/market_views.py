@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from allocation.models import Assignment, Schedule
+from gtsched_site.permissions import coordinator_required
 from preferences.models import Faculty
-from preferences.querysets import is_coordinator
-from preferences.views import coordinator_required
+from preferences.querysets import is_coordinator, own_faculty
 from stability.market import (
     blocked_week_ids,
     faculty_fit,
@@ -39,7 +39,6 @@ from stability.market_forms import STRATEGY_HELP, SwapRequestForm
 from stability.market_selectors import (
     access_swap_request,
     awaits_confirmation_from,
-    own_faculty,
     published_schedules,
     published_schedules_for_faculty,
     swap_request_role,

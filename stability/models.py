@@ -1,11 +1,11 @@
-"""Stability reports, the audit trail of changes to published schedules, and the swap market (DESIGN §9)."""
+"""Stability reports, publication records, price-of-anarchy estimates and the swap market (DESIGN §9)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 
-from allocation.models import Assignment, Schedule
+from allocation.models import Assignment, Schedule, ScheduleChange
 from preferences.models import AcademicYear, Faculty, Week
 
 
@@ -137,41 +137,6 @@ class PublicationRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule} published {self.published_at:%Y-%m-%d} ({self.stability_level})"
-
-
-class ScheduleChange(models.Model):
-    """An audited change to a published schedule: who, when, why, and the assignments before and after."""
-
-    class Kind(models.TextChoices):
-        SWAP = "swap", "Swap"
-        TRADING_CYCLE = "cycle", "Trading cycle"
-        RECOMMENDED = "recommended", "Recommended swap applied by a coordinator"
-        SETTLEMENT = "settlement", "Auction settlement"
-
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="changes")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    at = models.DateTimeField(auto_now_add=True)
-    reason = models.CharField(max_length=300, blank=True)
-    # [{"assignment", "faculty", "week", "rotation"}] for every assignment row touched, before and after.
-    before = models.JSONField(default=list)
-    after = models.JSONField(default=list)
-    nash_distance_before = models.FloatField(null=True, blank=True)
-    nash_distance_after = models.FloatField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.schedule} at {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None:
-            raise ValueError("The audit trail is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("The audit trail is append-only.")
 
 
 class SwapRequest(models.Model):

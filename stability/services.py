@@ -1,14 +1,13 @@
 """Stability use cases (DESIGN §9): reports, the publish gate, recommended swaps, calibration and analytics.
 
 The only module of the app that knows both worlds besides changes.py: it loads a schedule into the pure core's
-SwapProblem (stability.selectors), runs stability.algorithms.report, translates indices back to faculty, weeks,
+SwapProblem (allocation.schedule_problem), runs stability.algorithms.report, translates indices back to faculty, weeks,
 rotations and assignment ids, and stores the result. The publish gate `schedule_publish` is the one way a draft
 becomes the year's published schedule; the admin action, the coordinator page and the API all call it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import secrets
@@ -25,25 +24,25 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from allocation.models import Assignment, Schedule
+from allocation.changes import schedule_draft_swap_apply, schedule_swaps_apply
+from allocation.models import Schedule, ScheduleChange
+from allocation.schedule_problem import ScheduleProblem, schedule_problem
 from allocation.services import _jsonable
+from gtsched_site.permissions import user_or_none
 from preferences.models import AcademicYear, Faculty, Rotation, Week
 from stability.algorithms.calibration import calibrate_prediction
 from stability.algorithms.report import stability_report
-from stability.algorithms.swaps import apply_swap, swap_analysis, swap_gains
+from stability.algorithms.swaps import nash_distance, swap_analysis
 from stability.algorithms.types import FITTED
 from stability.algorithms.welfare import price_of_anarchy, problem_key
-from stability.changes import schedule_swaps_apply
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
     PriceOfAnarchyEstimate,
     PublicationRecord,
-    ScheduleChange,
     StabilityLevel,
     SwapRequest,
 )
-from stability.selectors import ScheduleProblem, schedule_problem
 
 EPSILON = 1e-9
 SEED_LIMIT = 2**31
@@ -316,7 +315,7 @@ def price_of_anarchy_request(*, schedule: Schedule, actor, restarts: int) -> Nas
         return stability_report_create(schedule=schedule, actor=actor, restarts=restarts, built=built)
     key = _poa_job_key(schedule_id=schedule.pk, fingerprint=built.fingerprint, restarts=restarts)
     if cache.add(key, "pending", timeout=POA_TIME_LIMIT_S):
-        actor_id = getattr(_user_or_none(actor), "pk", None)
+        actor_id = getattr(user_or_none(actor), "pk", None)
         transaction.on_commit(lambda: stability_report_task.delay(schedule.pk, restarts, actor_id))
     # With eager tasks outside a transaction the job has already run.
     return stability_report_fresh(schedule=schedule, restarts=restarts)
@@ -487,10 +486,6 @@ def schedule_for_year(*, year: AcademicYear) -> Schedule | None:
 # --- the publish gate ----------------------------------------------------------------------------------------
 
 
-def _user_or_none(actor):
-    return actor if getattr(actor, "pk", None) else None
-
-
 def _percent(x: float) -> str:
     return f"{100 * x:.1f}%".replace(".0%", "%")
 
@@ -560,7 +555,7 @@ def schedule_publish(
         warnings.append(_gate_warning(report))
 
     now = timezone.now()
-    actor = _user_or_none(actor)
+    actor = user_or_none(actor)
     archived = list(
         Schedule.objects.select_for_update().filter(year_id=locked.year_id, status=Schedule.Status.PUBLISHED)
     )
@@ -618,48 +613,15 @@ def schedule_recommended_swap_apply(*, schedule: Schedule, assignment_a: Any, as
 
         change = schedule_swaps_apply(
             schedule=locked, pairs=[(a_id, b_id)], actor=actor, kind=ScheduleChange.Kind.RECOMMENDED,
-            reason="Recommended swap from the stability report", require_gain=True,
+            reason="Recommended swap from the stability report", require_gain=True, measure=nash_distance,
         )
         swap_requests_after_change(change=change)
         return change
     if locked.status != Schedule.Status.DRAFT:
         raise ValidationError({"schedule": f"“{locked.name}” is archived; archived schedules do not change."})
-    return _draft_swap_apply(schedule=locked, a_id=a_id, b_id=b_id, actor=actor)
-
-
-def _row(a: Assignment) -> dict[str, int]:
-    return {"assignment": a.pk, "faculty": a.faculty_id, "week": a.week_id, "rotation": a.rotation_id}
-
-
-def _draft_swap_apply(*, schedule: Schedule, a_id: int, b_id: int, actor) -> ScheduleChange:
-    built = schedule_problem(schedule=schedule)
-    a, b = built.assignment_index(a_id), built.assignment_index(b_id)
-    if a is None or b is None:
-        raise ValidationError({"pairs": f"Both assignments must belong to “{schedule.name}”."})
-    feasible, gain_a, gain_b = swap_gains(built.problem, a, b)
-    if not feasible:
-        raise ValidationError({"pairs": "This swap is no longer feasible on the current schedule."})
-    if not (gain_a > EPSILON and gain_b > EPSILON):
-        raise ValidationError({"pairs": "This swap no longer benefits both faculty members."})
-    distance_before = swap_analysis(built.problem, epsilon=EPSILON).nash_distance
-    rows = apply_swap(built.problem.assignments, a, b)
-    touched = {x.pk: x for x in Assignment.objects.select_for_update().filter(schedule=schedule, pk__in=(a_id, b_id))}
-    before = [_row(touched[pk]) for pk in sorted(touched)]
-    for pk, k in ((a_id, a), (b_id, b)):
-        i, w, r = (int(x) for x in rows[k])
-        assignment = touched[pk]
-        assignment.week_id = int(built.week_ids[w])
-        assignment.rotation_id = int(built.rotation_ids[r])
-        assignment.rank = int(built.rank[i, w])
-        assignment.utility = float(built.problem.utility[i, w])
-    for assignment in touched.values():  # no unique clash: a feasible swap never gives anyone a week they hold
-        assignment.save(update_fields=["week", "rotation", "rank", "utility"])
-    distance_after = swap_analysis(dataclasses.replace(built.problem, assignments=rows), epsilon=EPSILON).nash_distance
-    return ScheduleChange.objects.create(
-        schedule=schedule, kind=ScheduleChange.Kind.RECOMMENDED, actor=_user_or_none(actor),
-        reason="Recommended swap from the stability report (draft edited before publication)",
-        before=before, after=[_row(touched[pk]) for pk in sorted(touched)],
-        nash_distance_before=distance_before, nash_distance_after=distance_after,
+    return schedule_draft_swap_apply(
+        schedule=locked, assignment_a=a_id, assignment_b=b_id, actor=actor, kind=ScheduleChange.Kind.RECOMMENDED,
+        reason="Recommended swap from the stability report (draft edited before publication)", measure=nash_distance,
     )
 
 
@@ -698,7 +660,7 @@ def prediction_calibrate(*, actor=None) -> PredictionCalibration:
         raise ValidationError({"history": f"The swap history could not be fitted ({calibration.status})."})
     return PredictionCalibration.objects.create(
         base=float(calibration.base), pressure=float(calibration.pressure),
-        r_squared=_finite(calibration.r_squared), samples=int(calibration.samples), created_by=_user_or_none(actor),
+        r_squared=_finite(calibration.r_squared), samples=int(calibration.samples), created_by=user_or_none(actor),
     )
 
 

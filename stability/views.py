@@ -18,9 +18,9 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from allocation.models import Schedule
+from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear
 from preferences.querysets import access_year, year_open_for_preferences
-from preferences.views import coordinator_required
 from stability.charts import distance_gauge_svg, gains_svg
 from stability.forms import PublishForm, SwapApplyForm, publication_messages
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange, StabilityLevel

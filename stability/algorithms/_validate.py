@@ -2,93 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from stability.algorithms.types import SwapProblem
+from allocation.algorithms.exchange import assignment_index as assignment_index
+from allocation.algorithms.exchange import swap_problem_check
 
-
-def swap_problem(p: SwapProblem) -> SwapProblem:
-    """Check shapes, dtypes, ranges and "one slot per faculty member per week"; return contiguous typed arrays.
-
-    Returns utility float64, eligible bool, capacity int64, assignments int64 (m, 3) and locked bool (m,)
-    (all False when None). A current assignment need not be eligible (an imported schedule may break a rule
-    since fixed); a swap only ever moves faculty into eligible slots.
-    """
-    eligible = np.asarray(p.eligible)
-    if eligible.ndim != 3 or eligible.dtype != bool:
-        raise ValueError(
-            f"eligible must be a boolean (faculty, week, rotation) array, got dtype {eligible.dtype} "
-            f"and shape {eligible.shape}."
-        )
-    n, n_weeks, n_rot = eligible.shape
-    utility = np.asarray(p.utility)
-    if utility.shape != (n, n_weeks):
-        raise ValueError(f"utility has shape {utility.shape}, expected {(n, n_weeks)} (faculty, week).")
-    if utility.dtype == bool or not np.issubdtype(utility.dtype, np.number) or not np.isfinite(utility).all():
-        raise ValueError("utility must be finite numbers (no NaN or infinity).")
-    capacity = np.asarray(p.capacity)
-    if capacity.shape != (n_weeks, n_rot):
-        raise ValueError(f"capacity has shape {capacity.shape}, expected {(n_weeks, n_rot)} (week, rotation).")
-    if capacity.dtype == bool or not np.issubdtype(capacity.dtype, np.integer):
-        raise ValueError(f"capacity must be whole numbers (an integer array), got dtype {capacity.dtype}.")
-    if capacity.size and capacity.min() < 0:
-        raise ValueError("capacity must be non-negative.")
-    rows = np.asarray(p.assignments)
-    if rows.size == 0:
-        rows = np.zeros((0, 3), dtype=np.int64)
-    if rows.ndim != 2 or rows.shape[1] != 3 or rows.dtype == bool or not np.issubdtype(rows.dtype, np.integer):
-        raise ValueError(
-            f"assignments must be integer rows (faculty, week, rotation), got dtype {rows.dtype} and shape {rows.shape}."
-        )
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    outside = (rows < 0).any(axis=1) | (rows >= np.array([n, n_weeks, n_rot])).any(axis=1)
-    if outside.any():
-        k = int(np.flatnonzero(outside)[0])
-        raise ValueError(f"assignment {k} {tuple(rows[k].tolist())} indexes outside the problem: faculty must be "
-                         f"0..{n - 1}, weeks 0..{n_weeks - 1}, rotations 0..{n_rot - 1}.")
-    pair = rows[:, 0] * n_weeks + rows[:, 1]
-    unique, counts = np.unique(pair, return_counts=True)
-    if (counts > 1).any():
-        twice = int(unique[counts > 1][0])
-        raise ValueError(
-            f"assignments put faculty {twice // n_weeks} twice in week {twice % n_weeks}; "
-            "a faculty member holds at most one slot per week."
-        )
-    m = len(rows)
-    if p.locked is None:
-        locked = np.zeros(m, dtype=bool)
-    else:
-        locked = np.asarray(p.locked)
-        if locked.shape != (m,) or locked.dtype != bool:
-            raise ValueError(
-                f"locked must be a boolean array with one entry per assignment, shape {(m,)}, "
-                f"got dtype {locked.dtype} and shape {locked.shape}."
-            )
-    is_holiday = np.zeros(n_weeks, dtype=bool) if p.is_holiday is None else np.asarray(p.is_holiday)
-    if is_holiday.shape != (n_weeks,) or is_holiday.dtype != bool:
-        raise ValueError(f"is_holiday must be a boolean array with one entry per week, shape {(n_weeks,)}, "
-                         f"got dtype {is_holiday.dtype} and shape {is_holiday.shape}.")
-    max_holidays = None if p.max_holidays is None else whole("max_holidays", p.max_holidays, minimum=0)
-    if not isinstance(p.no_back_to_back, (bool, np.bool_)):
-        raise ValueError(f"no_back_to_back must be True or False, got {p.no_back_to_back!r}.")
-    return dataclasses.replace(
-        p, utility=np.ascontiguousarray(utility, dtype=np.float64), eligible=np.ascontiguousarray(eligible),
-        capacity=capacity.astype(np.int64, copy=False), assignments=rows, locked=np.ascontiguousarray(locked),
-        is_holiday=np.ascontiguousarray(is_holiday), max_holidays=max_holidays, no_back_to_back=bool(p.no_back_to_back),
-    )
-
-
-def assignment_index(name: str, value: Any, m: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an assignment index (an integer), got {value!r}.")
-    if not 0 <= int(value) < m:
-        raise ValueError(f"{name} = {int(value)} is not an assignment index; the schedule has {m} assignments (0..{m - 1}).")
-    return int(value)
+swap_problem = swap_problem_check  # the schedule's form and its check live with the schedule (allocation)
 
 
 def epsilon(value: Any) -> float:

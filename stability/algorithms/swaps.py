@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from allocation.algorithms.exchange import apply_swap as apply_swap
+from allocation.algorithms.exchange import swap_gains as swap_gains
 from stability.algorithms import _state, _validate
 from stability.algorithms.types import EPSILON, EQUILIBRIUM, UNSTABLE, SwapAnalysis, SwapCandidate, SwapProblem
 
@@ -25,6 +27,11 @@ def swap_analysis(problem: SwapProblem, *, epsilon: float = EPSILON) -> SwapAnal
     """Count blocking swaps and beneficial deviations, and find every assignment's best blocking partner."""
     p = _validate.swap_problem(problem)
     return analyse(_state.SwapState(p, _validate.epsilon(epsilon)))
+
+
+def nash_distance(problem: SwapProblem, *, epsilon: float = EPSILON) -> float:
+    """The share of assignments in at least one blocking swap (DESIGN §9): the measure audited changes record."""
+    return swap_analysis(problem, epsilon=epsilon).nash_distance
 
 
 def analyse(state: _state.SwapState, scan: _state.Scan | None = None) -> SwapAnalysis:
@@ -68,48 +75,6 @@ def analyse(state: _state.SwapState, scan: _state.Scan | None = None) -> SwapAna
         best_gain_partner=_frozen(partner_gain),
         epsilon=state.eps,
     )
-
-
-def swap_gains(problem: SwapProblem, a: int, b: int) -> tuple[bool, float, float]:
-    """(feasible, gain of a's holder, gain of b's holder) for one swap of rows a and b; the gains are reported
-    whether or not the swap is feasible."""
-    p = _validate.swap_problem(problem)
-    m = len(p.assignments)
-    a = _validate.assignment_index("a", a, m)
-    b = _validate.assignment_index("b", b, m)
-    (i, w, r), (j, w2, r2) = p.assignments[a], p.assignments[b]
-    u = p.utility
-    gain_i, gain_j = float(u[i, w2] - u[i, w]), float(u[j, w] - u[j, w2])
-    holds_i = bool(((p.assignments[:, 0] == i) & (p.assignments[:, 1] == w2)).any())
-    holds_j = bool(((p.assignments[:, 0] == j) & (p.assignments[:, 1] == w)).any())
-    feasible = bool(
-        i != j and not holds_i and not holds_j and bool(p.eligible[i, w2, r2]) and bool(p.eligible[j, w, r])
-        and not p.locked[a] and not p.locked[b]
-    )
-    feasible = feasible and not _breaches(p, int(i), int(w), int(w2)) and not _breaches(p, int(j), int(w2), int(w))
-    return feasible, gain_i, gain_j
-
-
-def _breaches(p: SwapProblem, person: int, old: int, new: int) -> bool:
-    """Whether moving `person` from week `old` to week `new` creates a side-constraint breach (SwapProblem)."""
-    if p.max_holidays is None and not p.no_back_to_back:
-        return False
-    held = np.zeros(p.n_weeks, dtype=bool)
-    held[p.assignments[p.assignments[:, 0] == person, 1]] = True
-    into_holiday = p.max_holidays is not None and p.is_holiday[new] and not p.is_holiday[old]
-    if into_holiday and int((held & p.is_holiday).sum()) >= p.max_holidays:
-        return True
-    held[old] = False
-    return p.no_back_to_back and bool((new > 0 and held[new - 1]) or (new + 1 < p.n_weeks and held[new + 1]))
-
-
-def apply_swap(assignments: np.ndarray, a: int, b: int) -> np.ndarray:
-    """New rows: the holder of row a takes b's (week, rotation) and the holder of b takes a's."""
-    rows = np.array(assignments, dtype=np.int64).reshape(-1, 3)
-    a = _validate.assignment_index("a", a, len(rows))
-    b = _validate.assignment_index("b", b, len(rows))
-    rows[[a, b], 1:] = rows[[b, a], 1:]
-    return rows
 
 
 def swap_candidates(

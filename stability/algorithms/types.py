@@ -1,7 +1,8 @@
 """The problem form and the result forms of the swap-stability analysis (DESIGN §9).
 
 Indices only, never names: faculty i = 0..n-1, weeks w = 0..W-1, rotations r = 0..R-1, assignments a = 0..m-1
-(rows of ``SwapProblem.assignments``). The service keeps the id <-> index maps.
+(rows of ``SwapProblem.assignments``, defined with the schedule in `allocation.algorithms.exchange`). The
+service keeps the id <-> index maps.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-EPSILON = 1e-9  # a gain counts only above ε (DESIGN §9)
+from allocation.algorithms.exchange import EPSILON as EPSILON  # a gain counts only above ε (DESIGN §9)
+from allocation.algorithms.exchange import SwapProblem as SwapProblem  # the schedule's form, shared with allocation
 
 # Statuses. Infeasible is a status, never None.
 EQUILIBRIUM = "equilibrium"    # swap analysis: no blocking swap
@@ -28,54 +30,6 @@ INSUFFICIENT_DATA = "insufficient_data"  # calibration: fewer than two distinct 
 LEVELS = ("STABLE", "MARGINAL", "UNSTABLE", "CRITICAL")
 THRESHOLDS = (0.05, 0.15, 0.30)
 FORECASTS = ("stable", "minor_adjustments", "major_revision")
-
-
-@dataclass(frozen=True)
-class SwapProblem:
-    """A schedule and what a swap may do in it.
-
-    utility:     (n, W) float u[i, w].
-    eligible:    (n, W, R) bool, faculty i is qualified for rotation r and has not blocked week w.
-    capacity:    (W, R) int slot capacities; the optimal-welfare and random schedules use
-                 max(capacity, current occupancy) per slot, so an imported over-full schedule stays feasible.
-    assignments: (m, 3) int rows (i, w, r): the schedule; at most one row per faculty member and week.
-    locked:      (m,) bool, rows that may not be swapped (pre-assignments); None = none. Locked rows also stay
-                 fixed in the optimal-welfare and random schedules.
-    Faculty i's demand for the optimal-welfare and random schedules is the number of rows i holds.
-
-    The hard side constraints of the run that made the schedule ("no other hard constraint breaks"), checked for
-    each holder's move — one that would *create* a breach is infeasible; a breach the schedule already has does
-    not block swaps elsewhere:
-    is_holiday, max_holidays: (W,) bool and k — a holder may move from a non-holiday week into a holiday week only
-                 while holding fewer than k holiday weeks; None = no cap.
-    no_back_to_back: the week a holder moves into may not be next to another week they hold after the swap.
-    The optimal-welfare and random schedules are drawn without these (same demands, capacities, eligibility).
-    """
-
-    utility: np.ndarray
-    eligible: np.ndarray
-    capacity: np.ndarray
-    assignments: np.ndarray
-    locked: np.ndarray | None = None
-    is_holiday: np.ndarray | None = None
-    max_holidays: int | None = None
-    no_back_to_back: bool = False
-
-    @property
-    def n_faculty(self) -> int:
-        return int(np.shape(self.eligible)[0])
-
-    @property
-    def n_weeks(self) -> int:
-        return int(np.shape(self.eligible)[1])
-
-    @property
-    def n_rotations(self) -> int:
-        return int(np.shape(self.eligible)[2])
-
-    @property
-    def n_assignments(self) -> int:
-        return int(np.shape(self.assignments)[0])
 
 
 @dataclass(frozen=True)

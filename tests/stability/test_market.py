@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from allocation.changes import schedule_swaps_apply
 from allocation.models import PublishedScheduleIsImmutable, Schedule
-from stability.changes import schedule_swaps_apply
 from stability.market import (
     strategy_performance_update,
     swap_request_cancel,

@@ -11,9 +11,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from allocation.changes import schedule_swaps_apply
 from allocation.models import Assignment, PublishedScheduleIsImmutable, Schedule
 from preferences.models import AcademicYear, Rotation
-from stability.changes import schedule_swaps_apply
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
@@ -535,8 +535,8 @@ def test_a_schedule_above_the_inline_limit_gets_the_stored_estimate_without_a_jo
 def test_the_stored_estimate_round_trips_to_the_algorithms_result(critical_draft):
     import numpy as np
 
+    from allocation.schedule_problem import schedule_problem
     from stability.algorithms.welfare import price_of_anarchy
-    from stability.selectors import schedule_problem
 
     stability_report_create(schedule=critical_draft, seed=3)
     estimate = PriceOfAnarchyEstimate.objects.get()

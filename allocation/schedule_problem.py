@@ -1,4 +1,5 @@
-"""Reads of the stability app: a schedule in the pure core's SwapProblem form, with index maps back to rows."""
+"""A schedule in the pure core's SwapProblem form, with index maps back to its rows: what the audited change
+(`allocation.changes`) checks exchanges on and the stability analysis reads."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allocation.algorithms.exchange import SwapProblem
 from allocation.models import PreAssignment, Schedule
 from allocation.services import YearProblem, _array_digest, year_problem
-from stability.algorithms.types import SwapProblem
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,39 @@
+"""Permission-scoped reads of schedules and assignments: every view and API endpoint of every app fetches them
+through these (STYLE habit 6)."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from allocation.models import Assignment, Schedule
+from preferences.models import AcademicYear, Faculty
+from preferences.querysets import is_coordinator, own_faculty
+
+
+def schedules_for_user(user, faculty: Faculty | None = None) -> QuerySet[Schedule]:
+    """Coordinators: every schedule. Faculty: the schedules of their years (roster, roster-less year, or serving)."""
+    qs = Schedule.objects.select_related("year")
+    if is_coordinator(user):
+        return qs
+    faculty = faculty or own_faculty(user)
+    if faculty is None:
+        return qs.none()
+    roster = AcademicYear.roster.through.objects
+    their_year = Exists(roster.filter(academicyear_id=OuterRef("year_id"), faculty_id=faculty.pk)) | Exists(
+        Assignment.objects.filter(schedule_id=OuterRef("pk"), faculty_id=faculty.pk)
+    )
+    if faculty.active:  # a year without a roster is served by every active faculty member
+        their_year |= ~Exists(roster.filter(academicyear_id=OuterRef("year_id")))
+    return qs.filter(their_year)
+
+
+def assignments_for_user(user, faculty: Faculty | None = None) -> QuerySet[Assignment]:
+    """Coordinators: all. Faculty: their own, plus every row of the published schedules of their years."""
+    qs = Assignment.objects.select_related("schedule__year", "faculty", "week", "rotation")
+    if is_coordinator(user):
+        return qs
+    faculty = faculty or own_faculty(user)
+    if faculty is None:
+        return qs.none()
+    published = schedules_for_user(user, faculty).filter(status=Schedule.Status.PUBLISHED).values("pk")
+    return qs.filter(Q(faculty=faculty) | Q(schedule__in=published))
