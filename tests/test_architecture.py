@@ -16,14 +16,21 @@ DJANGO_LAYERS = {"models", "services", "selectors", "querysets", "views", "api",
 
 
 def algorithm_modules(root: Path = ROOT) -> list[Path]:
-    """Every `<app>/algorithms/*.py` under the project, skipping the virtualenv and the tests' mirror of it."""
+    """Every `<app>/algorithms/**/*.py` under the project (subpackages such as algorithms/cpsat/ included),
+    skipping the virtualenv and the tests' mirror of it."""
     found = []
     for directory, subdirs, files in os.walk(root):
         subdirs[:] = [d for d in subdirs if d not in SKIPPED_DIRS and not d.startswith(".")]
-        here = Path(directory)
-        if here.name == "algorithms" and here.relative_to(root).parts[0] != "tests":
-            found.extend(here / name for name in files if name.endswith(".py"))
+        parts = Path(directory).relative_to(root).parts
+        if "algorithms" in parts and parts[0] != "tests":
+            found.extend(Path(directory) / name for name in files if name.endswith(".py"))
     return sorted(found)
+
+
+def _depth_below_algorithms(path: Path) -> int:
+    """0 for algorithms/x.py, 1 for algorithms/pkg/x.py, …: how many relative-import dots stay inside."""
+    parts = path.parent.parts
+    return len(parts) - 1 - max(i for i, part in enumerate(parts) if part == "algorithms")
 
 
 def _is_django(module: str) -> bool:
@@ -44,13 +51,14 @@ def _is_django_layer(module: str) -> bool:
 def django_imports(path: Path) -> list[str]:
     """Lines of `path` that import Django, directly, dynamically, or through an app's Django-bound modules."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    inside = 1 + _depth_below_algorithms(path)  # a relative import with more dots leaves the algorithms package
     found = []
     for node in ast.walk(tree):
         modules: list[str] = []
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level >= 2:  # `from ..models import X` leaves the algorithms package
+            if node.level > inside:  # `from ..models import X` in algorithms/x.py leaves the algorithms package
                 found.append(f"{path}:{node.lineno}: relative import {'.' * node.level}{node.module or ''}")
                 continue
             if node.level == 0 and node.module:
@@ -72,6 +80,7 @@ def test_the_checker_finds_the_algorithm_modules():
     assert {"preferences", "allocation", "fairness", "auctions", "stability"} <= PROJECT_PACKAGES
     modules = algorithm_modules()
     assert ROOT / "preferences" / "algorithms" / "utility.py" in modules
+    assert ROOT / "allocation" / "algorithms" / "cpsat" / "model.py" in modules  # subpackages are walked too
     assert not any(".venv" in path.parts or path.relative_to(ROOT).parts[0] == "tests" for path in modules)
 
 
@@ -120,6 +129,22 @@ def test_the_checker_allows_pure_imports(tmp_path, source):
     planted.parent.mkdir(parents=True)
     planted.write_text(source)
     assert django_imports(planted) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "clean"),
+    [
+        ("from ..types import Problem\nfrom . import model\n", True),
+        ("from ...models import Week\n", False),
+        ("import django\n", False),
+    ],
+)
+def test_the_checker_walks_algorithm_subpackages(tmp_path, source, clean):
+    planted = tmp_path / "myapp" / "algorithms" / "sub" / "planted.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(source)
+    assert planted in algorithm_modules(tmp_path)
+    assert (django_imports(planted) == []) is clean
 
 
 def test_the_checker_skips_the_virtualenv(tmp_path):

@@ -2,7 +2,7 @@
 
 The brute-force oracle enumerates every feasible allocation of a tiny problem that keeps the pre-assignments and
 meets the side constraints, and ranks them by (unassigned demand, then the objective) — the lexicographic order
-the module docstring promises. The keys and the side-constraint checks here are written independently of cpsat.py.
+the package docstring promises. The keys and the side-constraint checks here are written independently of cpsat.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocation.algorithms import cpsat, registry
+from allocation.algorithms import registry
 from allocation.algorithms.cpsat import cp_sat
+from allocation.algorithms.cpsat import relaxation as cpsat_relaxation
+from allocation.algorithms.cpsat import solve as cpsat_solve
 from allocation.algorithms.feasibility import violations
 from allocation.algorithms.least_regret import least_regret, least_regret_scipy, regret_cost
 from allocation.algorithms.min_cost_flow import min_cost_flow
@@ -51,7 +53,7 @@ def solve(problem: Problem, **options) -> Allocation:
 
 
 
-# --- the oracle: keys and side constraints, independent of cpsat.py ------------------------------------------------
+# --- the oracle: keys and side constraints, independent of cpsat ---------------------------------------------------
 
 def _ranks(problem: Problem, rows) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
@@ -346,7 +348,7 @@ def test_a_time_limit_too_short_for_any_solve_still_returns_the_best_known_sched
     problem = make_problem(rng, n=40, weeks=12, rotations=2, demand=(1, 3), capacity=(0, 2), listed=(1, 3), correlated=0.8)
     reference = least_regret(problem, rng=RNG)
     for options in OBJECTIVES:
-        monkeypatch.setattr(cpsat, "_Run", _without_bounds(cpsat._Run))
+        monkeypatch.setattr(cpsat_solve, "_Run", _without_bounds(cpsat_solve._Run))
         result = solve(problem, **options, time_limit_s=1e-9)
         assert result.status == FEASIBLE and set(result.details["solver_status"]) & {"NOT_SOLVED", "FEASIBLE"}
         assert_valid(problem, result, options)
@@ -472,7 +474,7 @@ def test_the_relaxation_shortcut_is_taken_and_declined_on_a_fair_share_of_side_c
 def test_the_restricted_relaxation_reaches_the_brute_force_optimum(seed, options, monkeypatch):
     # Short lists and no hint: the first model keeps each faculty member's listed weeks only, so the wildcards
     # and the widening rounds decide the outcome. Restricting is forced even where it would not pay.
-    monkeypatch.setattr(cpsat, "_RESTRICT_BELOW", math.inf)
+    monkeypatch.setattr(cpsat_relaxation, "_RESTRICT_BELOW", math.inf)
     problem = tiny_problem(seed, listed=(1, 1))
     result = solve(problem, hint=False, **options)
     assert result.details["rounds"][0]["model"] == "restricted"
@@ -507,8 +509,8 @@ def test_a_wildcard_standing_for_several_weeks_does_not_make_the_regret_level_in
 @pytest.mark.parametrize("options", OBJECTIVES, ids=OBJECTIVE_IDS)
 @pytest.mark.parametrize("seed", range(8))
 def test_after_the_last_restricted_round_the_full_model_gives_the_same_optimum(seed, options, monkeypatch):
-    monkeypatch.setattr(cpsat, "_RESTRICT_BELOW", math.inf)
-    monkeypatch.setattr(cpsat, "_ROUNDS", 1)  # one restricted round, then straight to the full model
+    monkeypatch.setattr(cpsat_relaxation, "_RESTRICT_BELOW", math.inf)
+    monkeypatch.setattr(cpsat_solve, "_ROUNDS", 1)  # one restricted round, then straight to the full model
     problem = tiny_problem(100 + seed, listed=(1, 1))
     result = solve(problem, hint=False, **options)
     assert result.status == OPTIMAL
@@ -523,9 +525,9 @@ def test_after_the_last_restricted_round_the_full_model_gives_the_same_optimum(s
 @pytest.mark.parametrize("seed", range(6))
 def test_restricted_and_full_models_agree_on_larger_problems(seed, options, monkeypatch):
     problem = varied_problem(seed, n=14, weeks=9, listed=(1, 3))
-    monkeypatch.setattr(cpsat, "_RESTRICT_BELOW", math.inf)
+    monkeypatch.setattr(cpsat_relaxation, "_RESTRICT_BELOW", math.inf)
     restricted = solve(problem, hint=False, **options)
-    monkeypatch.setattr(cpsat, "_RESTRICT_BELOW", 0.0)
+    monkeypatch.setattr(cpsat_relaxation, "_RESTRICT_BELOW", 0.0)
     full = solve(problem, **options)
     assert restricted.details["rounds"][0]["model"] == "restricted"
     assert [r["model"] for r in full.details["rounds"]] == ["full"]

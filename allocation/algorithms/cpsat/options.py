@@ -1,0 +1,73 @@
+"""The cp_sat option names, their allowed choices, and the validation that turns the keyword options into one
+checked dict (integers, a float time limit, (i, j) pairs and (faculty, rotation, min, max) quotas) or raises
+ValueError with the exact message naming the option."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from numbers import Integral, Real
+from typing import Any
+
+from allocation.algorithms import _validate
+
+MECHANISM = "cp_sat"
+OBJECTIVES = ("regret", "fairness")
+FAIRNESS = ("greedy", "generous")
+COSTS = ("squared", "linear")
+BACK_TO_BACK = ("off", "hard", "soft")
+QUOTA_KEYS = {"faculty", "rotation", "min", "max"}
+
+
+def _validated_options(unknown: Mapping[str, Any], n: int, n_rotations: int, **options: Any) -> dict[str, Any]:
+    # The shared check names unknown options and the allowed choices; the other values get checks of their own.
+    choices = {"objective": OBJECTIVES, "fairness": FAIRNESS, "cost": COSTS, "back_to_back": BACK_TO_BACK,
+               "hint": (True, False), "relaxation": (True, False)}
+    _validate.options(MECHANISM, {**{k: options[k] for k in choices}, **unknown}, {**dict.fromkeys(options, object), **choices})
+
+    def integer(name: str, value: Any, *, low: int = 0, high: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < low or (high is not None and value > high):
+            bound = f"in {low}..{high}" if high is not None else f"≥ {low}"
+            raise ValueError(f"{MECHANISM}: option {name!r} must be an integer {bound}, got {value!r}.")
+        return int(value)
+
+    if options["max_holidays"] is not None:
+        options["max_holidays"] = integer("max_holidays", options["max_holidays"])
+    options["back_to_back_penalty"] = integer("back_to_back_penalty", options["back_to_back_penalty"])
+    options["workers"] = integer("workers", options["workers"], low=1)
+    limit = options["time_limit_s"]
+    if isinstance(limit, bool) or not isinstance(limit, Real) or not math.isfinite(limit) or limit <= 0:
+        raise ValueError(f"{MECHANISM}: option 'time_limit_s' must be a positive number of seconds, got {limit!r}.")
+    options["time_limit_s"] = float(limit)
+
+    pairs = []
+    for pair in _as_list(options["pairs"], "pairs"):
+        members = _as_list(pair, "pairs")
+        if len(members) != 2:
+            raise ValueError(f"{MECHANISM}: option 'pairs' must hold (i, j) pairs of faculty indices, got {pair!r}.")
+        i, j = (integer("pairs", member, high=n - 1) for member in members)
+        if i == j:
+            raise ValueError(f"{MECHANISM}: option 'pairs' must pair two different faculty, got ({i}, {j}).")
+        pairs.append((i, j))
+    options["pairs"] = pairs
+
+    quotas = []
+    for quota in _as_list(options["rotation_quotas"], "rotation_quotas"):
+        if not isinstance(quota, Mapping) or not {"faculty", "rotation"} <= set(quota) or set(quota) - QUOTA_KEYS:
+            raise ValueError(
+                f"{MECHANISM}: option 'rotation_quotas' must hold {{faculty, rotation, min, max}} mappings "
+                f"(min and max optional), got {quota!r}.")
+        i = integer("rotation_quotas", quota["faculty"], high=n - 1)
+        r = integer("rotation_quotas", quota["rotation"], high=n_rotations - 1)
+        low = integer("rotation_quotas", quota.get("min", 0))
+        high = None if quota.get("max") is None else integer("rotation_quotas", quota["max"], low=low)
+        quotas.append((i, r, low, high))
+    options["rotation_quotas"] = quotas
+    return options
+
+
+def _as_list(value: Any, name: str) -> list[Any]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValueError(f"{MECHANISM}: option {name!r} must be a list, got {value!r}.")
+    return list(value)
+
