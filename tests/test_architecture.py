@@ -152,3 +152,149 @@ def test_the_checker_skips_the_virtualenv(tmp_path):
     hidden.parent.mkdir(parents=True)
     hidden.write_text("import django\n")
     assert algorithm_modules(tmp_path) == []
+
+
+# --- dependencies point one way (DESIGN §2) -------------------------------------------------------------------------
+
+# What each app may import: gtsched_site ← preferences ← allocation ← stability (with its swap market);
+# fairness and auctions use preferences and allocation. Anything not listed is a higher app or a sibling.
+ALLOWED_IMPORTS = {
+    "gtsched_site": set(),
+    "preferences": {"gtsched_site"},
+    "allocation": {"gtsched_site", "preferences"},
+    "stability": {"gtsched_site", "preferences", "allocation"},
+    "fairness": {"gtsched_site", "preferences", "allocation"},
+    "auctions": {"gtsched_site", "preferences", "allocation"},
+}
+# The site's wiring (URL roots, the Celery app, settings) names every app by design.
+SITE_WIRING = {"urls.py", "api_urls.py", "celery.py", "settings.py", "asgi.py", "wsgi.py"}
+
+
+def app_modules(root: Path = ROOT) -> list[Path]:
+    """Every module of every app and of gtsched_site, imports inside functions included; not tests, not migrations."""
+    found = []
+    for app in ALLOWED_IMPORTS:
+        for path in sorted((root / app).rglob("*.py")):
+            parts = path.relative_to(root).parts
+            if "migrations" in parts or "__pycache__" in parts:
+                continue
+            if app == "gtsched_site" and len(parts) == 2 and parts[1] in SITE_WIRING:
+                continue
+            found.append(path)
+    return found
+
+
+def _imported(node: ast.AST) -> list[tuple[str, list[str]]]:
+    """(module, names) for an import statement or an import_module('x') / __import__('x') call with a literal."""
+    if isinstance(node, ast.Import):
+        return [(alias.name, []) for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return [(node.module, [alias.name for alias in node.names])]
+    if isinstance(node, ast.Call) and node.args:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        first = node.args[0]
+        if name in IMPORT_FUNCTIONS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return [(first.value, [])]
+    return []
+
+
+def _private(module: str, names: list[str]) -> list[str]:
+    parts = module.split(".")[1:] + names
+    return [p for p in parts if p.startswith("_") and not (p.startswith("__") and p.endswith("__"))]
+
+
+def direction_breaches(path: Path, app: str) -> list[str]:
+    """Imports in `path` (a module of `app`) of a higher or sibling app, or of another app's private name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    breaches = []
+    for node in ast.walk(tree):
+        for module, names in _imported(node):
+            top = module.split(".")[0]
+            if top not in ALLOWED_IMPORTS or top == app:
+                continue
+            if top not in ALLOWED_IMPORTS[app]:
+                breaches.append(f"{path}:{node.lineno}: {app} imports {module}, an app above it or beside it")
+            if private := _private(module, names):
+                breaches.append(f"{path}:{node.lineno}: {app} imports {module}'s private {', '.join(private)}")
+    return breaches
+
+
+def _app_of(path: Path, root: Path) -> str:
+    return path.relative_to(root).parts[0]
+
+
+def test_the_direction_checker_finds_every_app_module():
+    modules = app_modules()
+    relative = {path.relative_to(ROOT).as_posix() for path in modules}
+    assert {"preferences/services.py", "allocation/changes.py", "stability/receivers.py"} <= relative
+    assert "allocation/algorithms/exchange.py" in relative  # pure modules count too
+    assert not any("/migrations/" in name or name.startswith("tests/") for name in relative)
+
+
+def test_imports_point_one_way_and_never_reach_private_names():
+    breaches = [line for path in app_modules() for line in direction_breaches(path, _app_of(path, ROOT))]
+    assert breaches == [], "Imports against DESIGN §2's direction:\n" + "\n".join(breaches)
+
+
+@pytest.mark.parametrize(
+    ("app", "source"),
+    [
+        ("preferences", "from allocation.models import Schedule\n"),
+        ("preferences", "def f():\n    from allocation import services\n    return services\n"),
+        ("preferences", "import stability.market\n"),
+        ("allocation", "class A:\n    def m(self):\n        import stability.tasks\n"),
+        ("allocation", "from importlib import import_module\nimport_module('stability.services')\n"),
+        ("gtsched_site", "from preferences.models import Faculty\n"),
+        ("fairness", "from auctions.models import Bid\n"),
+        ("auctions", "from fairness import services\n"),
+        ("stability", "from allocation.services import _jsonable\n"),
+        ("stability", "from allocation.algorithms._validate import epsilon\n"),
+        ("stability", "from allocation._private_module import helper\n"),
+    ],
+)
+def test_the_direction_checker_catches_a_planted_breach(tmp_path, app, source):
+    planted = tmp_path / app / "planted.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("import numpy\n" + source)
+    assert planted in app_modules(tmp_path)
+    assert direction_breaches(planted, app) != []
+
+
+@pytest.mark.parametrize(
+    ("app", "source"),
+    [
+        ("stability", "from allocation.models import Schedule\nfrom preferences.querysets import own_faculty\n"),
+        ("allocation", "from allocation.services import _private_helper_of_my_own_app\n"),
+        ("fairness", "from allocation.algorithms.exchange import SwapProblem\n"),
+        ("preferences", "from gtsched_site.permissions import is_coordinator\nimport django.db\n"),
+        ("stability", "from allocation.algorithms import __init__\ntext = 'import auctions'\n"),
+    ],
+)
+def test_the_direction_checker_allows_imports_down_the_stack(tmp_path, app, source):
+    planted = tmp_path / app / "fine.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(source)
+    assert direction_breaches(planted, app) == []
+
+
+def test_the_direction_checker_skips_tests_and_migrations(tmp_path):
+    for folder in ("preferences/migrations", "tests/preferences"):
+        planted = tmp_path / folder / "x.py"
+        planted.parent.mkdir(parents=True)
+        planted.write_text("from stability.models import SwapRequest\n")
+    assert app_modules(tmp_path) == []
+
+
+# --- modules of a readable size (STYLE habit 12) ----------------------------------------------------------------------
+
+
+def test_modules_stay_a_readable_size():
+    """At most 500 lines a module; 600 inside algorithms/ (the mathematics reads better whole)."""
+    too_long = []
+    for path in app_modules():
+        limit = 600 if "algorithms" in path.relative_to(ROOT).parts else 500
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            too_long.append(f"{path.relative_to(ROOT)}: {lines} lines (limit {limit})")
+    assert too_long == [], "Cut these along their sections:\n" + "\n".join(too_long)
