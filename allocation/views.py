@@ -23,7 +23,8 @@ from allocation.models import AllocationRun, Assignment, Comparison, Schedule
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain, comparison_start
 from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear, Faculty
-from preferences.querysets import access_year, faculty_for_user, is_coordinator, year_open_for_preferences
+from preferences.querysets import access_year, faculty_for_user, is_coordinator
+from preferences.shortcuts import redirect_to_current_year
 
 STOP_POLLING = 286  # htmx cancels an `every` trigger on this status
 STAT_KEYS = ("welfare", "total_regret", "average_regret", "max_regret", "unassigned", "uncovered", "envy", "assignments",
@@ -47,10 +48,7 @@ def _run_schedule(run: AllocationRun) -> Schedule | None:
 
 @coordinator_required
 def allocation_overview(request: HttpRequest) -> HttpResponse:
-    year = year_open_for_preferences()
-    if year is None:
-        return render(request, "preferences/no_year.html")
-    return redirect("allocation_home", label=year.label)
+    return redirect_to_current_year(request, "allocation_home")
 
 
 def _decorate(run: AllocationRun) -> AllocationRun:

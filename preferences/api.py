@@ -45,9 +45,8 @@ NO_PROFILE = "You have no faculty profile: only faculty members and coordinators
 def submissions_visible_to(user) -> QuerySet[PreferenceSubmission]:
     """The user's visible submissions, each annotated with the version that counts for its faculty and year."""
     counting = (
-        PreferenceSubmission.objects.filter(
-            faculty=OuterRef("faculty"), year=OuterRef("year"), collected_at__lt=OuterRef("year__preference_closes")
-        )
+        PreferenceSubmission.objects.filter(faculty=OuterRef("faculty"), year=OuterRef("year"))
+        .counting()
         .order_by("-version")
         .values("version")[:1]
     )

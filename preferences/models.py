@@ -133,12 +133,19 @@ class Faculty(models.Model):
         return self.display_name
 
 
+class PreferenceSubmissionQuerySet(models.QuerySet):
+    def counting(self) -> PreferenceSubmissionQuerySet:
+        """Submissions collected before their year's window closed: the latest of these per faculty counts."""
+        return self.filter(collected_at__lt=models.F("year__preference_closes"))
+
+
 class PreferenceSubmission(models.Model):
     """One immutable version of a faculty member's preferences for a year.
 
     Resubmitting creates a new row with the next version; the latest submission
     made before the window closed is the one that counts.
     """
+
 
     class Type(models.TextChoices):
         ORDINAL = "ordinal", "Ranked weeks"
@@ -166,6 +173,8 @@ class PreferenceSubmission(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     validation_result = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64, help_text="Hash of type, entries and blocked weeks")
+
+    objects = PreferenceSubmissionQuerySet.as_manager()
 
     class Meta:
         ordering = ["year", "faculty", "-version"]

@@ -166,10 +166,8 @@ class SubmissionSerializer(serializers.ModelSerializer):
     def get_is_current(self, submission: PreferenceSubmission) -> bool:
         if not hasattr(submission, "current_version"):  # querysets from submissions_visible_to() annotate it
             submission.current_version = (
-                PreferenceSubmission.objects.filter(
-                    faculty_id=submission.faculty_id, year_id=submission.year_id,
-                    collected_at__lt=submission.year.preference_closes,
-                ).order_by("-version").values_list("version", flat=True).first()
+                PreferenceSubmission.objects.filter(faculty_id=submission.faculty_id, year_id=submission.year_id)
+                .counting().order_by("-version").values_list("version", flat=True).first()
             )
         return submission.version == submission.current_version
 

@@ -270,7 +270,7 @@ def preferences_submit(
 def submissions_current(*, year: AcademicYear) -> dict[int, PreferenceSubmission]:
     """The submission that counts for each faculty: the latest collected before the window closed."""
     rows = (
-        PreferenceSubmission.objects.filter(year=year, collected_at__lt=year.preference_closes)
+        PreferenceSubmission.objects.filter(year=year).counting()
         .order_by("faculty_id", "-version")
     )
     current: dict[int, PreferenceSubmission] = {}

@@ -25,6 +25,7 @@ from preferences.querysets import (
     year_open_for_preferences,
 )
 from preferences.services import ENTRY_FIELDS, preferences_submit, submissions_current
+from preferences.shortcuts import redirect_to_current_year
 
 
 def _faculty_or_none(request: HttpRequest) -> Faculty | None:
@@ -150,10 +151,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @coordinator_required
 def coordinator_overview(request: HttpRequest) -> HttpResponse:
-    year = year_open_for_preferences()
-    if year is None:
-        return render(request, "preferences/no_year.html")
-    return redirect("coordinator_year", label=year.label)
+    return redirect_to_current_year(request, "coordinator_year")
 
 
 @coordinator_required

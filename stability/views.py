@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 from allocation.models import Schedule
 from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear
-from preferences.querysets import access_year, year_open_for_preferences
+from preferences.querysets import access_year
+from preferences.shortcuts import redirect_to_current_year
 from stability.charts import distance_gauge_svg, gains_svg
 from stability.forms import PublishForm, SwapApplyForm, publication_messages
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange, StabilityLevel
@@ -60,10 +61,7 @@ def _schedule(pk: int) -> Schedule:
 @coordinator_required
 @require_GET
 def stability_overview(request: HttpRequest) -> HttpResponse:
-    year = year_open_for_preferences()
-    if year is None:
-        return render(request, "preferences/no_year.html")
-    return redirect("stability_year", label=year.label)
+    return redirect_to_current_year(request, "stability_year")
 
 
 @coordinator_required
