@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 
 from allocation.algorithms.registry import MECHANISMS
+from gtsched_site.forms import add_service_errors
 
 MECHANISM_CHOICES = [
     ("rsd", "Random serial dictatorship (lottery)"),
@@ -147,18 +148,3 @@ class ComparisonForm(forms.Form):
         add_service_errors(self, exc, prefix="options_by_mechanism.")
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError, *, prefix: str) -> None:
-    """Put a service's ValidationError on the form field it names (`mechanism`, `options.cost`…), else on the form."""
-    if not hasattr(exc, "error_dict"):
-        for message in exc.messages:
-            form.add_error(None, message)
-        return
-    for key, errors in exc.message_dict.items():
-        field = key.removeprefix(prefix)
-        if field in form.fields and field not in form.errors:
-            for message in errors:
-                form.add_error(field, message)
-        else:
-            where = "" if key == NON_FIELD_ERRORS else f"{key.replace('_', ' ')}: "
-            for message in errors:
-                form.add_error(None, f"{where}{message}")

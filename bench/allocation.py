@@ -8,18 +8,15 @@ build + solve (VmHWM reset before the call), measured in a fresh subprocess.
 
 from __future__ import annotations
 
-import argparse
 import json
-import multiprocessing as mp
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from allocation.algorithms.types import Problem
+from bench.common import arguments, in_fresh_process, peak_growth_mb, print_table, timed
 
 
 def synthetic_problem(
@@ -97,36 +94,10 @@ class Case:
     memory_goal_mb: float | None = None
 
 
-def _timed(fn: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
-
-
-def _rss_mb(field: str) -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _memory_child(case_index: int, quick: bool, queue) -> None:
     case = cases(quick)[case_index]
     problem = case.make()
-    before = _rss_mb("VmRSS:")
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # reset the peak (VmHWM) so it measures only the call below
-    except OSError:
-        pass
-    start = time.perf_counter()
-    case.ours(problem)
-    elapsed = (time.perf_counter() - start) * 1000
-    queue.put((elapsed, _rss_mb("VmHWM:") - before))
+    queue.put(peak_growth_mb(lambda: case.ours(problem)))
 
 
 def cases(quick: bool) -> list[Case]:
@@ -169,24 +140,17 @@ def cases(quick: bool) -> list[Case]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller largest case (20,000 × 200) for a fast check")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, "smaller largest case (20,000 × 200) for a fast check", argv)
 
     rows = []
     for index, case in enumerate(cases(args.quick)):
         problem = case.make()
         case.ours(problem)  # warm-up: imports, JIT-free but caches and allocators settle
-        ours = _timed(lambda case=case, problem=problem: case.ours(problem), case.repeats)
-        baseline = _timed(lambda case=case, problem=problem: case.baseline(problem), 1) if case.baseline else None
+        ours = timed(lambda case=case, problem=problem: case.ours(problem), case.repeats)
+        baseline = timed(lambda case=case, problem=problem: case.baseline(problem), 1) if case.baseline else None
         memory = None
         if case.memory_goal_mb is not None:
-            queue = mp.get_context("spawn").Queue()
-            child = mp.get_context("spawn").Process(target=_memory_child, args=(index, args.quick, queue))
-            child.start()
-            _, memory = queue.get()
-            child.join()
+            _, memory = in_fresh_process(_memory_child, index, args.quick)
         rows.append({
             "case": case.name, "size": case.size, "ours_ms": round(ours, 2), "goal_ms": case.goal_ms,
             "baseline": case.baseline_name, "baseline_ms": None if baseline is None else round(baseline, 2),
@@ -199,15 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = f"{'case':34} {'size':>14} {'ours ms':>9} {'goal ms':>8} {'baseline ms':>12} {'ratio':>7} {'peak MB':>8}  met  baseline"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        met = "" if r["meets_goal"] is None else "yes" if r["meets_goal"] else "NO"
-        print(f"{r['case']:34} {r['size']:>14} {r['ours_ms']:>9.2f} {'' if r['goal_ms'] is None else format(r['goal_ms'], 'g'):>8} "
-              f"{'' if r['baseline_ms'] is None else format(r['baseline_ms'], '.1f'):>12} "
-              f"{'' if r['ratio'] is None else format(r['ratio'], '.1f') + '×':>7} "
-              f"{'' if r['peak_mb'] is None else format(r['peak_mb'], '.0f'):>8}  {met:3}  {r['baseline']}")
+    print_table(rows, case_width=34, size_width=14, goal_format="g")
     return 0
 
 

@@ -20,9 +20,7 @@ blocked weeks, each rotation qualified with probability 0.7, the shared utility 
 
 from __future__ import annotations
 
-import argparse
 import json
-import multiprocessing as mp
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bench.allocation import _rss_mb, _timed
+from bench.common import arguments, in_fresh_process, peak_growth_mb, print_table, timed
 from stability.algorithms.types import SwapProblem
 
 
@@ -151,14 +149,7 @@ def _memory_child(case_index: int, quick: bool, queue) -> None:
     case = cases(quick)[case_index]
     problem = case.make()
     case.ours(problem)  # warm-up, so imports and solver set-up are not counted
-    before = _rss_mb("VmRSS:")
-    try:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # reset the peak (VmHWM) so it measures only the call below
-    except OSError:
-        pass
-    case.ours(problem)
-    queue.put(_rss_mb("VmHWM:") - before)
+    queue.put(peak_growth_mb(lambda: case.ours(problem))[1])
 
 
 SMALL = {"n": 50, "weeks": 52, "rotations": 3, "per_faculty": 30}      # 1,500 assignments
@@ -182,7 +173,7 @@ def cases(quick: bool) -> list[Case]:
         return stability_report(p, rng=None, price=estimates[id(p)])
 
     def cold_ms(p: SwapProblem) -> float:
-        return _timed(lambda: stability_report(p, rng=rng(), restarts=k), 1)
+        return timed(lambda: stability_report(p, rng=rng(), restarts=k), 1)
 
     small = lambda: synthetic_problem(1, **SMALL)  # noqa: E731
     large = lambda: synthetic_problem(2, **LARGE)  # noqa: E731
@@ -194,7 +185,7 @@ def cases(quick: bool) -> list[Case]:
              "naive pair loop (analysis only)", repeats=9),
         Case(f"price of anarchy K={k}", "50 × 1,500", None, small,
              lambda p: price_of_anarchy(p, rng=rng(), restarts=k),
-             lambda p: _timed(lambda: rescan_dynamics(p, rng=rng(), restarts=k), 1), "rescan every step", repeats=1),
+             lambda p: timed(lambda: rescan_dynamics(p, rng=rng(), restarts=k), 1), "rescan every step", repeats=1),
         Case(f"full report, PoA K={k} cold", "50 × 1,500", None, small,
              lambda p: stability_report(p, rng=rng(), restarts=k), None, "", repeats=1),
         Case(f"full report, PoA K={k} stored", "50 × 1,500", 20, small, reused, cold_ms,
@@ -216,26 +207,18 @@ def cases(quick: bool) -> list[Case]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="K=5 restarts and a shorter extrapolation run")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    args = arguments(__doc__, "K=5 restarts and a shorter extrapolation run", argv)
 
     rows = []
     made: dict[str, SwapProblem] = {}   # one schedule per size, shared by its cases
     for index, case in enumerate(cases(args.quick)):
         problem = made.get(case.size) or made.setdefault(case.size, case.make())
         case.ours(problem)  # warm-up
-        ours = _timed(lambda case=case, problem=problem: case.ours(problem), case.repeats)
+        ours = timed(lambda case=case, problem=problem: case.ours(problem), case.repeats)
         baseline = case.baseline(problem) if case.baseline else None
         memory = None
         if case.measure_memory:
-            context = mp.get_context("spawn")
-            queue = context.Queue()
-            child = context.Process(target=_memory_child, args=(index, args.quick, queue))
-            child.start()
-            memory = queue.get()
-            child.join()
+            memory = in_fresh_process(_memory_child, index, args.quick)
         rows.append({
             "case": case.name, "size": case.size, "ours_ms": round(ours, 2), "goal_ms": case.goal_ms,
             "baseline": case.baseline_name, "baseline_ms": None if baseline is None else round(baseline, 1),
@@ -265,16 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"rows": rows, "notes": notes}, indent=2))
         return 0
-    header = (f"{'case':30} {'size':>13} {'ours ms':>10} {'goal ms':>8} {'baseline ms':>12} {'ratio':>8} "
-              f"{'peak MB':>8}  met  baseline")
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        met = "" if r["meets_goal"] is None else ("yes" if r["meets_goal"] else "NO")
-        print(f"{r['case']:30} {r['size']:>13} {r['ours_ms']:>10.2f} {'' if r['goal_ms'] is None else r['goal_ms']:>8} "
-              f"{'' if r['baseline_ms'] is None else format(r['baseline_ms'], '.1f'):>12} "
-              f"{'' if r['ratio'] is None else format(r['ratio'], '.1f') + '×':>8} "
-              f"{'' if r['peak_mb'] is None else format(r['peak_mb'], '.1f'):>8}  {met:3}  {r['baseline']}")
+    print_table(rows, case_width=30, size_width=13, goal_format="")
     for note in notes:
         print(f"note: {note}")
     return 0

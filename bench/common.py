@@ -1,0 +1,73 @@
+"""What every benchmark shares: its command line, the timer, peak memory measured in a fresh process, the table."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def arguments(doc: str | None, quick_help: str, argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+def timed(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `repeats` calls, in ms."""
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def rss_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_growth_mb(fn: Callable[[], object]) -> tuple[float, float]:
+    """(ms, growth of the peak resident set in MB) of one call: the peak (VmHWM) is reset just before it."""
+    before = rss_mb("VmRSS:")
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000, rss_mb("VmHWM:") - before
+
+
+def in_fresh_process(target: Callable[..., None], *args: Any) -> Any:
+    """Run target(*args, queue) in a spawned process and return what it put on the queue."""
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=target, args=(*args, queue))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result
+
+
+def print_table(rows: list[dict[str, Any]], *, case_width: int, size_width: int, goal_format: str) -> None:
+    header = (f"{'case':{case_width}} {'size':>{size_width}} {'ours ms':>10} {'goal ms':>8} {'baseline ms':>12} "
+              f"{'ratio':>8} {'peak MB':>8}  met  baseline")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        met = "" if r["meets_goal"] is None else ("yes" if r["meets_goal"] else "NO")
+        print(f"{r['case']:{case_width}} {r['size']:>{size_width}} {r['ours_ms']:>10.2f} "
+              f"{'' if r['goal_ms'] is None else format(r['goal_ms'], goal_format):>8} "
+              f"{'' if r['baseline_ms'] is None else format(r['baseline_ms'], '.1f'):>12} "
+              f"{'' if r['ratio'] is None else format(r['ratio'], '.1f') + '×':>8} "
+              f"{'' if r['peak_mb'] is None else format(r['peak_mb'], '.1f'):>8}  {met:3}  {r['baseline']}")
