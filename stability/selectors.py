@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocation.models import PreAssignment, Schedule
-from allocation.services import YearProblem, _array_digest, year_problem
+from allocation.problem import YearProblem, array_digest, year_problem
 from stability.algorithms.types import SwapProblem
 
 
@@ -90,7 +90,7 @@ def schedule_problem(*, schedule: Schedule, built: YearProblem | None = None) ->
         **schedule_side_constraints(schedule),
     )
     assignment_ids = np.asarray(ids, dtype=np.int64)
-    fingerprint = _array_digest({
+    fingerprint = array_digest({
         "assignment_ids": assignment_ids, "assignments": assignments, "locked": problem.locked,
         "utility": problem.utility, "eligible": problem.eligible, "capacity": problem.capacity,
         "faculty_ids": built.faculty_ids, "week_ids": built.week_ids, "rotation_ids": built.rotation_ids,

@@ -26,7 +26,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from allocation.models import Assignment, Schedule
-from allocation.services import _jsonable
+from gtsched_site.serialization import jsonable
 from preferences.models import AcademicYear, Faculty, Rotation, Week
 from stability.algorithms.calibration import calibrate_prediction
 from stability.algorithms.report import stability_report
@@ -427,7 +427,7 @@ def stability_report_create(
         forecast=str(result.forecast),
         parameters={**parameters, "seed": estimate.seed if reused else seed, "epsilon": EPSILON, "problem_key": key,
                     "price_of_anarchy_estimate": estimate.pk if with_poa else None},
-        payload=_jsonable(payload),
+        payload=jsonable(payload),
         compute_ms=round(compute_ms, 3),
         created_by=actor if getattr(actor, "pk", None) else None,
     )
