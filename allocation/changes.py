@@ -21,7 +21,7 @@ from django.db import transaction
 
 from allocation.algorithms.exchange import EPSILON, SwapProblem, apply_swap, cycle_breach, side_breach, swap_gains
 from allocation.models import Assignment, Schedule, ScheduleChange
-from allocation.schedule_problem import ScheduleProblem, schedule_problem
+from allocation.problem import ScheduleProblem, schedule_problem
 from allocation.signals import schedule_changed, send_on_commit
 from gtsched_site.permissions import user_or_none
 

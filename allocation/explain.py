@@ -18,7 +18,7 @@ import numpy as np
 from allocation.algorithms import feasibility, registry
 from allocation.algorithms.types import OPTIMAL, Allocation, Problem
 from allocation.models import MECHANISM_LABELS, AllocationRun, Assignment, PreAssignment, Schedule
-from allocation.services import YearProblem, mechanism_options, strategy_parameters, year_problem
+from allocation.problem import YearProblem, mechanism_options, year_problem
 from preferences.models import Faculty, Week
 
 MAX_RSD_POINTS = 8
@@ -228,9 +228,10 @@ def _explain_optimising(*, assignment: Assignment, run: AllocationRun, built: Ye
     options = mechanism_options(run.parameters)
     strategy = registry.strategy(mechanism)
     rank = int(problem.rank[i, w])
-    if "time_limit_s" in strategy_parameters(strategy)[0]:
+    time_limit = registry.option_specs(mechanism).get("time_limit_s")
+    if time_limit is not None:
         # An explanation answers a page request: each re-solve gets a short budget, and says so if it runs out.
-        limit = options.get("time_limit_s", strategy_parameters(strategy)[0]["time_limit_s"])
+        limit = options.get("time_limit_s", time_limit.default)
         options = {**options, "time_limit_s": min(float(limit), EXPLAIN_SOLVE_LIMIT_S)}
 
     def solve(p: Problem) -> Allocation | None:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from allocation.algorithms.registry import MECHANISMS
 from gtsched_site.forms import add_service_errors
+from gtsched_site.limits import SEED_MAX
 
 MECHANISM_CHOICES = [
     ("rsd", "Random serial dictatorship (lottery)"),
@@ -38,7 +39,6 @@ MECHANISM_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 COMMON_OPTIONS = ("non_respondents",)
 OPTION_FIELDS = tuple(dict.fromkeys(name for names in MECHANISM_OPTIONS.values() for name in names)) + COMMON_OPTIONS
-SEED_MAX = 2**63 - 1
 
 
 def _seed_field() -> forms.IntegerField:

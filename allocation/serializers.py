@@ -16,9 +16,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from allocation.models import AllocationRun, Assignment, Schedule
-
-SEED_MAX = 2**63 - 1  # the largest seed a 64-bit integer column stores; numpy accepts any non-negative int
-ID_MAX = 2**63 - 1  # larger ids overflow the database driver instead of matching nothing
+from gtsched_site.limits import ID_MAX, SEED_MAX
 
 # --- shared pieces ---------------------------------------------------------------------------------
 

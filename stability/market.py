@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from allocation.changes import schedule_swaps_apply
 from allocation.models import Assignment, Schedule, ScheduleChange
-from allocation.schedule_problem import ScheduleProblem, schedule_problem
+from allocation.problem import ScheduleProblem, schedule_problem
 from preferences.models import AcademicYear, Faculty, Week
 from preferences.querysets import is_coordinator
 from preferences.services import submissions_current

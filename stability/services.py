@@ -26,9 +26,9 @@ from django.utils import timezone
 
 from allocation.changes import schedule_draft_swap_apply, schedule_swaps_apply
 from allocation.models import Schedule, ScheduleChange
-from allocation.schedule_problem import ScheduleProblem, schedule_problem
-from allocation.services import _jsonable
+from allocation.problem import ScheduleProblem, schedule_problem
 from gtsched_site.permissions import user_or_none
+from gtsched_site.serialization import jsonable
 from preferences.models import AcademicYear, Faculty, Rotation, Week
 from stability.algorithms.calibration import calibrate_prediction
 from stability.algorithms.report import stability_report
@@ -426,7 +426,7 @@ def stability_report_create(
         forecast=str(result.forecast),
         parameters={**parameters, "seed": estimate.seed if reused else seed, "epsilon": EPSILON, "problem_key": key,
                     "price_of_anarchy_estimate": estimate.pk if with_poa else None},
-        payload=_jsonable(payload),
+        payload=jsonable(payload),
         compute_ms=round(compute_ms, 3),
         created_by=actor if getattr(actor, "pk", None) else None,
     )

@@ -4,7 +4,8 @@ Two entry points, both cheap (vectorised, no copies of the (n, W) arrays when th
 
 - :func:`problem` — a :class:`Problem` is internally consistent; returns it with ``demand``, ``capacity`` and
   ``preassigned`` as int64 arrays.
-- :func:`options` — a mechanism's keyword options are all known and each value is allowed.
+- :func:`options` — a mechanism's keyword options are all known and each value is allowed; the error is an
+  :class:`OptionError` naming the option.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from allocation.algorithms.types import Problem
+from allocation.algorithms.types import OptionError, Problem
 
 
 def problem(p: Problem) -> Problem:
@@ -69,15 +70,15 @@ def options(name: str, given: Mapping[str, Any], allowed: Mapping[str, tuple | t
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         known = ", ".join(sorted(allowed)) or "none"
-        raise ValueError(f"{name}: unknown option {unknown[0]!r}; known options: {known}.")
+        raise OptionError(unknown[0], f"{name}: unknown option {unknown[0]!r}; known options: {known}.")
     for key, value in given.items():
         spec = allowed[key]
         if isinstance(spec, tuple):
             if not any(type(value) is type(choice) and value == choice for choice in spec):
                 choices = ", ".join(repr(c) for c in spec)
-                raise ValueError(f"{name}: option {key!r} must be one of {choices}, got {value!r}.")
+                raise OptionError(key, f"{name}: option {key!r} must be one of {choices}, got {value!r}.")
         elif not _is_a(value, spec):
-            raise ValueError(f"{name}: option {key!r} must be a {spec.__name__}, got {value!r}.")
+            raise OptionError(key, f"{name}: option {key!r} must be a {spec.__name__}, got {value!r}.")
     return dict(given)
 
 

@@ -1,7 +1,9 @@
 """The strategy registry: a mechanism is picked by name, so adding one never changes callers (DESIGN §5).
 
 Every strategy has the signature ``fn(problem: Problem, *, rng: np.random.Generator, **options) -> Allocation``
-and raises ValueError naming any option it does not know.
+and raises :class:`~allocation.algorithms.types.OptionError` naming any option it does not know or allow.
+``OPTIONS`` declares each strategy's keyword options, so callers check and describe them without importing the
+strategy's module or reading its signature (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from allocation.algorithms.types import Allocation
+from allocation.algorithms.types import Allocation, OptionSpec
 
 _STRATEGIES = {
     "rsd": "allocation.algorithms.rsd:rsd",
@@ -21,9 +23,41 @@ _STRATEGIES = {
 
 MECHANISMS = tuple(_STRATEGIES)
 
+_COST = OptionSpec("cost", str, "squared", ("squared", "linear"), help="regret per assignment: (r − 1)² or r − 1")
+
+OPTIONS: dict[str, tuple[OptionSpec, ...]] = {
+    "rsd": (),
+    "least_regret": (_COST,),
+    "min_cost_flow": (
+        OptionSpec("fill_unlisted", bool, False, (True, False), help="also arcs to eligible unlisted weeks"),
+        OptionSpec("allow_unassigned", bool, True, (True, False), help="let demand go unmet as a last resort"),
+    ),
+    "cp_sat": (
+        OptionSpec("objective", str, "regret", ("regret", "fairness"), help="least regret or fairness tiers"),
+        OptionSpec("fairness", str, "greedy", ("greedy", "generous"), help="the reading of fairness tiers"),
+        _COST,
+        OptionSpec("max_holidays", int, None, nullable=True, help="most major-holiday weeks per person"),
+        OptionSpec("back_to_back", str, "off", ("off", "hard", "soft"), help="service in consecutive weeks"),
+        OptionSpec("back_to_back_penalty", int, 10, help="regret units per soft back-to-back occurrence"),
+        OptionSpec("pairs", None, (), help="(i, j) faculty indices who serve the same weeks"),
+        OptionSpec("rotation_quotas", None, (), help="{faculty, rotation, min, max} per-rotation quotas"),
+        OptionSpec("time_limit_s", float, 10.0, help="wall-clock budget for all solves, in seconds"),
+        OptionSpec("workers", int, 2, help="CP-SAT search workers"),
+        OptionSpec("hint", bool, True, (True, False), help="start from the flow relaxation's optimum"),
+        OptionSpec("relaxation", bool, True, (True, False), help="return the flow relaxation when it is feasible"),
+    ),
+    # vcg takes its one option through **options, so a wrong type is reported against its choices.
+    "vcg": (OptionSpec("method", None, "auto", ("auto", "prices", "resolve"), help="how payments are computed"),),
+}
+
 
 def strategy(name: str) -> Callable[..., Allocation]:
     if name not in _STRATEGIES:
         raise ValueError(f"Unknown mechanism {name!r}; choose one of {', '.join(MECHANISMS)}.")
     module, attribute = _STRATEGIES[name].split(":")
     return getattr(import_module(module), attribute)
+
+
+def option_specs(name: str) -> dict[str, OptionSpec]:
+    """The declared options of mechanism `name`, by option name."""
+    return {spec.name: spec for spec in OPTIONS[name]}

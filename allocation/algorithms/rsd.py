@@ -27,7 +27,7 @@ MAX_ROTATIONS = 12  # the Hall table has 2**R columns per week
 
 
 def rsd(problem: Problem, *, rng: np.random.Generator, **options: object) -> Allocation:
-    """Random serial dictatorship; details["lottery_order"] lists faculty in draw order.
+    """Random serial dictatorship; lottery_order lists faculty in draw order.
 
     per_assignment: "lottery_position" (1-based draw position of the row's faculty), "pick" (global pick
     sequence number, 0 for a pre-assignment) and "preassigned".
@@ -91,7 +91,7 @@ def rsd(problem: Problem, *, rng: np.random.Generator, **options: object) -> All
     return Allocation(
         status=FEASIBLE, mechanism="rsd", assignments=rows,
         unassigned=_readonly(p.demand - np.bincount(rows[:, 0], minlength=n)),
-        per_assignment=per_assignment, details={"lottery_order": lottery},
+        per_assignment=per_assignment, lottery_order=lottery,
         wall_ms=(time.perf_counter() - started) * 1000,
     )
 

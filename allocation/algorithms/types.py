@@ -54,6 +54,42 @@ class Problem:
         return int(self.eligible.shape[2])
 
 
+class OptionError(ValueError):
+    """A mechanism option that is unknown or not allowed; `name` is the option, `message` the full text."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One keyword option of a strategy, declared in the registry.
+
+    kind: the JSON type a value must have (bool, int, float — an int is accepted —, str), or None when the
+    mechanism checks the value's shape itself (lists of pairs, quotas; free choices). choices: the allowed values,
+    when the option is a choice. nullable: null stands for the default.
+    """
+
+    name: str
+    kind: type | None
+    default: Any = None
+    choices: tuple = ()
+    nullable: bool = False
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Payments:
+    """VCG's per-faculty report on the 0–100 value scale; index i is faculty i (DESIGN §5)."""
+
+    reported_value: np.ndarray
+    vcg_payment: np.ndarray
+    others_welfare_with: np.ndarray
+    others_welfare_without: np.ndarray
+
+
 @dataclass(frozen=True)
 class Allocation:
     """What a mechanism returns.
@@ -62,7 +98,9 @@ class Allocation:
     unassigned:  (n,) int, demand of faculty i left unmet.
     objective:   the mechanism's own objective value (regret, cost, welfare…), None when it has none.
     per_assignment: arrays aligned with the rows of `assignments` (e.g. "lottery_position").
-    details:     mechanism-wide data (e.g. "lottery_order", "payments", "solver_status", "time_limit_s").
+    details:     mechanism-wide data (e.g. "solver_status", "time_limit_s", "levels").
+    lottery_order: faculty indices in draw order, for a lottery mechanism (RSD).
+    payments:    per-faculty payments, for a mechanism that charges them (VCG).
     """
 
     status: str
@@ -73,6 +111,8 @@ class Allocation:
     per_assignment: Mapping[str, np.ndarray] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
     wall_ms: float = 0.0
+    lottery_order: np.ndarray | None = None
+    payments: Payments | None = None
 
     @property
     def ok(self) -> bool:

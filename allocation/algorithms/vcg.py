@@ -39,7 +39,15 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from allocation.algorithms import _validate
-from allocation.algorithms.types import OPTIMAL, Allocation, Problem, empty_assignments, sort_assignments
+from allocation.algorithms.types import (
+    OPTIMAL,
+    Allocation,
+    OptionError,
+    Payments,
+    Problem,
+    empty_assignments,
+    sort_assignments,
+)
 
 SCALE = 1000  # value units per point: reports are rounded to 0.001 of a point
 METHODS = ("auto", "prices", "resolve")
@@ -59,10 +67,9 @@ def vcg(problem: Problem, *, rng: np.random.Generator | None = None, **options: 
 
     rng is accepted for the registry's common signature and unused: VCG is deterministic.
 
-    Returns an :class:`Allocation` with ``objective`` = total reported welfare and, in ``details``,
-    ``payments`` (columns ``faculty``, ``allocated_weeks``, ``reported_value``, ``vcg_payment``,
-    ``others_welfare_with``, ``others_welfare_without``, all on the 0–100 scale), ``total_social_welfare``,
-    ``method`` and ``value_scale``.
+    Returns an :class:`Allocation` with ``objective`` = total reported welfare, ``payments`` (per faculty
+    ``reported_value``, ``vcg_payment``, ``others_welfare_with``, ``others_welfare_without``, all on the 0–100
+    scale) and, in ``details``, ``total_social_welfare``, ``method`` and ``value_scale``.
     """
     del rng
     start = time.perf_counter()
@@ -73,7 +80,7 @@ def vcg(problem: Problem, *, rng: np.random.Generator | None = None, **options: 
         raise ValueError("value must lie on the 0–100 scale (VCG reports); rescale cardinal values to 0..100.")
     unit_demand = bool(problem.demand.size == 0 or problem.demand.max() <= 1)
     if method == "prices" and not unit_demand:
-        raise ValueError("vcg: method 'prices' needs unit demand (every demand ≤ 1); use 'resolve' or 'auto'.")
+        raise OptionError("method", "vcg: method 'prices' needs unit demand (every demand ≤ 1); use 'resolve' or 'auto'.")
     method = ("prices" if unit_demand else "resolve") if method == "auto" else method
 
     scaled = np.rint(values * SCALE).astype(np.int64)
@@ -88,14 +95,12 @@ def vcg(problem: Problem, *, rng: np.random.Generator | None = None, **options: 
     welfare = int(own.sum())
     payment = market.unit_demand_payments(free_rows) if method == "prices" else market.resolve_payments(free_rows)
     with_ = welfare - own
-    payments = {
-        "faculty": np.arange(n),
-        "allocated_weeks": np.split(w, np.cumsum(served)[:-1]) if n else [],
-        "reported_value": own / SCALE,
-        "vcg_payment": payment / SCALE,
-        "others_welfare_with": with_ / SCALE,
-        "others_welfare_without": (with_ + payment) / SCALE,
-    }
+    payments = Payments(
+        reported_value=own / SCALE,
+        vcg_payment=payment / SCALE,
+        others_welfare_with=with_ / SCALE,
+        others_welfare_without=(with_ + payment) / SCALE,
+    )
     return Allocation(
         status=OPTIMAL,
         mechanism="vcg",
@@ -103,8 +108,8 @@ def vcg(problem: Problem, *, rng: np.random.Generator | None = None, **options: 
         unassigned=problem.demand - served,
         objective=welfare / SCALE,
         per_assignment={"reported_value": scaled[i, w] / SCALE},
+        payments=payments,
         details={
-            "payments": payments,
             "total_social_welfare": welfare / SCALE,
             "method": method,
             "value_scale": SCALE,

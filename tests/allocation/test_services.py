@@ -556,20 +556,6 @@ def test_admin_cancel_action_calls_the_service(tiny, client):
     assert run.status == AllocationRun.Status.CANCELLED
 
 
-def test_selectors_read_runs_in_the_order_people_expect(tiny):
-    from allocation import selectors
-
-    year, _ = tiny
-    comparison = comparison_start(year=year, mechanisms=["least_regret", "rsd"], seed=2, options_by_mechanism=None,
-                                  actor=None)
-    assert [r.mechanism for r in selectors.comparison_runs(comparison=comparison)] == ["least_regret", "rsd"]
-    assert selectors.runs_active(year=year).count() == 2
-    run = allocation_run_execute(run_id=selectors.comparison_runs(comparison=comparison)[0].pk)
-    assert selectors.run_schedule(run=run) == Schedule.objects.get(run=run)
-    assert selectors.run_assignments(run=run).count() == 3
-    assert list(selectors.runs_for_year(year=year))[0].pk > run.pk
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_clicks_start_one_run(tiny):
     """Four requests at once on PostgreSQL: the year-row lock and the partial unique index leave one run."""

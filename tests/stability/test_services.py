@@ -535,7 +535,7 @@ def test_a_schedule_above_the_inline_limit_gets_the_stored_estimate_without_a_jo
 def test_the_stored_estimate_round_trips_to_the_algorithms_result(critical_draft):
     import numpy as np
 
-    from allocation.schedule_problem import schedule_problem
+    from allocation.problem import schedule_problem
     from stability.algorithms.welfare import price_of_anarchy
 
     stability_report_create(schedule=critical_draft, seed=3)

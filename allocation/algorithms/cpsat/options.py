@@ -1,6 +1,6 @@
 """The cp_sat option names, their allowed choices, and the validation that turns the keyword options into one
 checked dict (integers, a float time limit, (i, j) pairs and (faculty, rotation, min, max) quotas) or raises
-ValueError with the exact message naming the option."""
+OptionError (a ValueError) with the exact message, naming the option."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from allocation.algorithms import _validate
+from allocation.algorithms.types import OptionError
 
 MECHANISM = "cp_sat"
 OBJECTIVES = ("regret", "fairness")
@@ -28,7 +29,7 @@ def _validated_options(unknown: Mapping[str, Any], n: int, n_rotations: int, **o
     def integer(name: str, value: Any, *, low: int = 0, high: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < low or (high is not None and value > high):
             bound = f"in {low}..{high}" if high is not None else f"≥ {low}"
-            raise ValueError(f"{MECHANISM}: option {name!r} must be an integer {bound}, got {value!r}.")
+            raise OptionError(name, f"{MECHANISM}: option {name!r} must be an integer {bound}, got {value!r}.")
         return int(value)
 
     if options["max_holidays"] is not None:
@@ -37,25 +38,25 @@ def _validated_options(unknown: Mapping[str, Any], n: int, n_rotations: int, **o
     options["workers"] = integer("workers", options["workers"], low=1)
     limit = options["time_limit_s"]
     if isinstance(limit, bool) or not isinstance(limit, Real) or not math.isfinite(limit) or limit <= 0:
-        raise ValueError(f"{MECHANISM}: option 'time_limit_s' must be a positive number of seconds, got {limit!r}.")
+        raise OptionError("time_limit_s", f"{MECHANISM}: option 'time_limit_s' must be a positive number of seconds, got {limit!r}.")
     options["time_limit_s"] = float(limit)
 
     pairs = []
     for pair in _as_list(options["pairs"], "pairs"):
         members = _as_list(pair, "pairs")
         if len(members) != 2:
-            raise ValueError(f"{MECHANISM}: option 'pairs' must hold (i, j) pairs of faculty indices, got {pair!r}.")
+            raise OptionError("pairs", f"{MECHANISM}: option 'pairs' must hold (i, j) pairs of faculty indices, got {pair!r}.")
         i, j = (integer("pairs", member, high=n - 1) for member in members)
         if i == j:
-            raise ValueError(f"{MECHANISM}: option 'pairs' must pair two different faculty, got ({i}, {j}).")
+            raise OptionError("pairs", f"{MECHANISM}: option 'pairs' must pair two different faculty, got ({i}, {j}).")
         pairs.append((i, j))
     options["pairs"] = pairs
 
     quotas = []
     for quota in _as_list(options["rotation_quotas"], "rotation_quotas"):
         if not isinstance(quota, Mapping) or not {"faculty", "rotation"} <= set(quota) or set(quota) - QUOTA_KEYS:
-            raise ValueError(
-                f"{MECHANISM}: option 'rotation_quotas' must hold {{faculty, rotation, min, max}} mappings "
+            raise OptionError(
+                "rotation_quotas", f"{MECHANISM}: option 'rotation_quotas' must hold {{faculty, rotation, min, max}} mappings "
                 f"(min and max optional), got {quota!r}.")
         i = integer("rotation_quotas", quota["faculty"], high=n - 1)
         r = integer("rotation_quotas", quota["rotation"], high=n_rotations - 1)
@@ -68,6 +69,6 @@ def _validated_options(unknown: Mapping[str, Any], n: int, n_rotations: int, **o
 
 def _as_list(value: Any, name: str) -> list[Any]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ValueError(f"{MECHANISM}: option {name!r} must be a list, got {value!r}.")
+        raise OptionError(name, f"{MECHANISM}: option {name!r} must be a list, got {value!r}.")
     return list(value)
 

@@ -55,7 +55,7 @@ def literal(rank, eligible, demand, capacity) -> Problem:
 def test_the_lottery_order_is_the_generators_permutation_and_positions_follow_it():
     problem = varied_problem(3)
     result = run(problem, seed=42)
-    order = result.details["lottery_order"]
+    order = result.lottery_order
     assert order.tolist() == np.random.default_rng(42).permutation(problem.n_faculty).tolist()
     assert sorted(order.tolist()) == list(range(problem.n_faculty))
     position = {int(i): p for p, i in enumerate(order, start=1)}
@@ -85,15 +85,15 @@ def test_the_same_seed_gives_the_same_schedule_and_other_seeds_other_orders():
     problem = varied_problem(7, n=15)
     first, again = run(problem, seed=5), run(problem, seed=5)
     assert np.array_equal(first.assignments, again.assignments)
-    assert np.array_equal(first.details["lottery_order"], again.details["lottery_order"])
-    orders = {tuple(run(problem, seed=s).details["lottery_order"].tolist()) for s in range(10)}
+    assert np.array_equal(first.lottery_order, again.lottery_order)
+    orders = {tuple(run(problem, seed=s).lottery_order.tolist()) for s in range(10)}
     assert len(orders) == 10
 
 
 def test_results_are_frozen_and_status_is_feasible():
     result = run(varied_problem(1))
     assert result.status == FEASIBLE and result.objective is None and result.mechanism == "rsd"
-    for array in (result.assignments, result.unassigned, result.details["lottery_order"], *result.per_assignment.values()):
+    for array in (result.assignments, result.unassigned, result.lottery_order, *result.per_assignment.values()):
         with pytest.raises(ValueError):
             array[...] = 0
 
@@ -144,7 +144,7 @@ def test_each_faculty_member_gets_their_best_weeks_still_free_at_their_turn(seed
     problem = varied_problem(seed, n=7, weeks=6)
     result = run(problem, seed)
     assert violations(problem, result) == []
-    assert weeks_of(result.assignments.tolist(), problem.n_faculty) == reference_rsd(problem, result.details["lottery_order"])
+    assert weeks_of(result.assignments.tolist(), problem.n_faculty) == reference_rsd(problem, result.lottery_order)
 
 
 def test_rotations_stay_open_for_those_qualified_for_fewer():
@@ -278,5 +278,5 @@ def test_rsd_on_the_wpi_2017_project_centres():
     # Capacity equals the 928 students and every centre is open to everyone: nobody is left out.
     assert stats["assignments"] == 928 and stats["unassigned"] == 0
     # The first draw always gets their first choice.
-    first = int(result.details["lottery_order"][0])
+    first = int(result.lottery_order[0])
     assert problem.rank[first, result.assignments[result.assignments[:, 0] == first, 1]].tolist() == [1]

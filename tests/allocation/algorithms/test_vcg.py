@@ -24,8 +24,6 @@ from allocation.algorithms.vcg import SCALE, vcg
 from tests.allocation.algorithms.problems import feasible_allocations, make_problem
 
 GRID = (0, 25, 50, 75, 100)
-PAYMENT_COLUMNS = ("faculty", "allocated_weeks", "reported_value", "vcg_payment", "others_welfare_with",
-                   "others_welfare_without")
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -60,7 +58,7 @@ def scaled(problem: Problem) -> np.ndarray:
 
 def payments(result) -> np.ndarray:
     """Payments back in integer value units (exact: the mechanism computes them as integers)."""
-    return np.rint(result.details["payments"]["vcg_payment"] * SCALE).astype(np.int64)
+    return np.rint(result.payments.vcg_payment * SCALE).astype(np.int64)
 
 
 def welfare_units(result) -> int:
@@ -164,17 +162,17 @@ def assert_consistent(problem: Problem, result) -> None:
     """Feasible, payments ≥ 0, and the report's columns agree with each other and with the assignment."""
     assert result.status == OPTIMAL
     assert violations(problem, result) == []
-    report = result.details["payments"]
-    assert set(PAYMENT_COLUMNS) <= set(report)
+    report = result.payments
     n = problem.n_faculty
-    np.testing.assert_array_equal(report["faculty"], np.arange(n))
-    assert (report["vcg_payment"] >= 0).all()
+    assert all(len(column) == n for column in (report.reported_value, report.vcg_payment, report.others_welfare_with,
+                                               report.others_welfare_without))
+    assert (report.vcg_payment >= 0).all()
     rows = result.assignments
-    for i in range(n):
-        np.testing.assert_array_equal(report["allocated_weeks"][i], rows[rows[:, 0] == i, 1])
-    np.testing.assert_allclose(report["reported_value"] + report["others_welfare_with"], result.objective)
-    np.testing.assert_allclose(report["others_welfare_without"] - report["others_welfare_with"],
-                               report["vcg_payment"])
+    held_value = np.bincount(rows[:, 0], weights=np.rint(problem.value[rows[:, 0], rows[:, 1]] * SCALE), minlength=n)
+    np.testing.assert_array_equal(np.rint(report.reported_value * SCALE), held_value)
+    np.testing.assert_allclose(report.reported_value + report.others_welfare_with, result.objective)
+    np.testing.assert_allclose(report.others_welfare_without - report.others_welfare_with,
+                               report.vcg_payment)
     assert result.details["total_social_welfare"] == result.objective
 
 
@@ -184,10 +182,10 @@ def assert_consistent(problem: Problem, result) -> None:
 def test_two_bidders_for_one_week_the_winner_pays_the_second_price(method):
     result = vcg(valued([[80], [60]]), method=method)
     np.testing.assert_array_equal(result.assignments, [[0, 0, 0]])
-    report = result.details["payments"]
-    np.testing.assert_array_equal(report["vcg_payment"], [60, 0])
-    np.testing.assert_array_equal(report["others_welfare_with"], [0, 80])
-    np.testing.assert_array_equal(report["others_welfare_without"], [60, 80])
+    report = result.payments
+    np.testing.assert_array_equal(report.vcg_payment, [60, 0])
+    np.testing.assert_array_equal(report.others_welfare_with, [0, 80])
+    np.testing.assert_array_equal(report.others_welfare_without, [60, 80])
     assert result.objective == 80
 
 
@@ -198,21 +196,21 @@ def test_three_faculty_two_weeks_pay_the_minimum_walrasian_prices(method):
     # The minimum competitive prices are 5 for week 0 and 1 for week 1.
     result = vcg(valued([[10, 6], [8, 2], [5, 1]]), method=method)
     np.testing.assert_array_equal(result.assignments, [[0, 1, 0], [1, 0, 0]])
-    np.testing.assert_array_equal(result.details["payments"]["vcg_payment"], [1, 5, 0])
+    np.testing.assert_array_equal(result.payments.vcg_payment, [1, 5, 0])
     assert result.objective == 14
 
 
 def test_a_week_two_faculty_each_want_with_two_seats_costs_nothing():
     result = vcg(valued([[90, 10], [80, 20]], capacity=[2, 1]))
     np.testing.assert_array_equal(result.assignments[:, 1], [0, 0])
-    np.testing.assert_array_equal(result.details["payments"]["vcg_payment"], [0, 0])
+    np.testing.assert_array_equal(result.payments.vcg_payment, [0, 0])
 
 
 def test_a_faculty_member_no_one_else_can_serve_with_pays_nothing():
     # Faculty 0 alone may serve week 0; the others compete for week 1 only.
     eligible = [[True, False], [False, True], [False, True]]
     result = vcg(valued([[40, 0], [0, 70], [0, 50]], eligible=eligible))
-    np.testing.assert_array_equal(result.details["payments"]["vcg_payment"], [0, 50, 0])
+    np.testing.assert_array_equal(result.payments.vcg_payment, [0, 50, 0])
 
 
 def test_faculty_who_get_nothing_pay_nothing():
@@ -237,8 +235,8 @@ def test_nobody_pays_for_a_week_a_coordinator_pre_assigned(method):
     problem = valued([[10, 0], [90, 30]], preassigned=[[0, 0, 0]])
     result = vcg(problem, method=method)
     np.testing.assert_array_equal(result.assignments, [[0, 0, 0], [1, 1, 0]])
-    np.testing.assert_array_equal(result.details["payments"]["vcg_payment"], [0, 0])
-    np.testing.assert_array_equal(result.details["payments"]["others_welfare_without"], [30, 10])
+    np.testing.assert_array_equal(result.payments.vcg_payment, [0, 0])
+    np.testing.assert_array_equal(result.payments.others_welfare_without, [30, 10])
 
 
 def test_a_partly_pre_assigned_faculty_member_pays_only_for_the_weeks_they_bid_away():
@@ -246,7 +244,7 @@ def test_a_partly_pre_assigned_faculty_member_pays_only_for_the_weeks_they_bid_a
     problem = valued([[0, 100], [50, 60]], demand=[2, 1], preassigned=[[0, 0, 0]])
     result = vcg(problem)
     np.testing.assert_array_equal(result.assignments, [[0, 0, 0], [0, 1, 0]])
-    np.testing.assert_array_equal(result.details["payments"]["vcg_payment"], [60, 0])
+    np.testing.assert_array_equal(result.payments.vcg_payment, [60, 0])
 
 
 def test_multi_unit_demand_pays_for_each_week_taken_from_others():
@@ -254,7 +252,7 @@ def test_multi_unit_demand_pays_for_each_week_taken_from_others():
     problem = valued([[100, 90], [30, 50]], demand=[2, 1])
     result = vcg(problem)
     np.testing.assert_array_equal(result.assignments, [[0, 0, 0], [0, 1, 0]])
-    np.testing.assert_array_equal(result.details["payments"]["vcg_payment"], [50, 0])
+    np.testing.assert_array_equal(result.payments.vcg_payment, [50, 0])
     assert result.details["method"] == "resolve"
 
 
@@ -275,7 +273,7 @@ def test_fractional_values_are_rounded_to_thousandths_and_payments_are_exact_the
     result = vcg(valued([[third], [2 * third / 3]]))
     assert result.details["value_scale"] == SCALE
     assert result.objective == 83.333
-    assert result.details["payments"]["vcg_payment"][0] == 55.556
+    assert result.payments.vcg_payment[0] == 55.556
 
 
 # --- optimality -----------------------------------------------------------------------------------
