@@ -166,8 +166,8 @@ def test_faculty_see_only_their_own_instabilities_of_a_published_report(as_, pub
     assert "Bob" not in text and "F002" not in text
 
 
-def test_a_colleague_outside_the_blocking_swap_sees_no_rows(as_, published, carol, api_client):
-    api_client.force_login(carol.user)
+def test_a_colleague_outside_the_blocking_swap_sees_no_rows(as_, published, example_carol, api_client):
+    api_client.force_login(example_carol.user)
     body = api_client.get(stability_url(published)).json()
     assert body["scope"] == "own" and body["top_instabilities"] == [] and body["recommended_swaps"] == []
     assert "Alice" not in str(body) and "Bob" not in str(body)

@@ -23,11 +23,7 @@ from stability.market import (
 )
 from stability.models import NashStabilityReport, ScheduleChange, StrategyPerformance, SwapRequest
 from tests.factories import make_year
-from tests.stability import market_fixtures as shared
-from tests.stability.market_fixtures import slot, weeks_of
-
-# The shared published schedules (pytest finds fixtures by module attribute).
-carol, dave, erin, market, cycle_market = shared.carol, shared.dave, shared.erin, shared.market, shared.cycle_market
+from tests.stability.helpers import slot, weeks_of
 
 pytestmark = pytest.mark.django_db
 

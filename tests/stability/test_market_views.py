@@ -10,10 +10,7 @@ from django.urls import reverse
 from stability.market import swap_request_create, swap_request_match
 from stability.models import ScheduleChange, SwapRequest
 from tests.conftest import cast_user
-from tests.stability import market_fixtures as shared
-from tests.stability.market_fixtures import slot, weeks_of
-
-carol, dave, erin, market, cycle_market = shared.carol, shared.dave, shared.erin, shared.market, shared.cycle_market
+from tests.stability.helpers import slot, weeks_of
 
 pytestmark = pytest.mark.django_db
 
