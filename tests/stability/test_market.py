@@ -22,7 +22,7 @@ from stability.market import (
     swap_suggestions,
 )
 from stability.models import NashStabilityReport, ScheduleChange, StrategyPerformance, SwapRequest
-from tests.factories import make_year
+from tests.factories import SwapRequestFactory, make_year
 from tests.stability.helpers import slot, weeks_of
 
 pytestmark = pytest.mark.django_db
@@ -383,7 +383,7 @@ def test_strategy_performance_follows_the_replicator_formula(market, faculty, ot
     open_gives = iter(gives)
     for strategy, status in plan:
         give = next(open_gives) if status == "open" else gives[0]
-        SwapRequest.objects.create(schedule=market, requester=give.faculty, give=give, strategy=strategy, status=status)
+        SwapRequestFactory(give=give, strategy=strategy, status=status)
     rows = {p.strategy: p for p in strategy_performance_update(year=market.year)}
     mean = 11 / 24
     expected = {  # strategy: (attempts, successes, share, success rate)
