@@ -18,19 +18,12 @@ from allocation.services import (
     preassignment_add,
     year_problem,
 )
-from preferences.models import AcademicYear, Week
-from tests.allocation.helpers import submit
+from preferences.models import AcademicYear
+from tests.allocation.helpers import run_now, submit, week
 from tests.factories import CoordinatorFactory, FacultyFactory, RotationFactory, make_year
 
 # `tiny` (tests/allocation/conftest.py): a 4-week, one-rotation year, one seat a week, three faculty who need one week
 # each and rank every week. Least regret has one optimum: T0→w0 (1st), T1→w2 (2nd), T2→w1 (1st).
-
-
-def run_now(year, mechanism: str, *, seed: int | None = 1, options: dict | None = None) -> AllocationRun:
-    run, created = allocation_run_start(year=year, mechanism=mechanism, options=options or {}, seed=seed, actor=None,
-                                        enqueue=False)
-    assert created
-    return allocation_run_execute(run_id=run.pk)
 
 
 def schedule_rows(run: AllocationRun) -> list[tuple[str, str, str, int, float]]:
@@ -314,10 +307,6 @@ def test_non_respondents_are_neutral_by_default_and_can_be_left_out(tiny, inpati
 # --- pre-assignments ---------------------------------------------------------------------------------------------
 
 
-def week(year, index: int) -> Week:
-    return year.weeks.get(index=index)
-
-
 def test_preassignments_are_honoured_by_every_run(tiny, inpatient):
     year, people = tiny
     coordinator = CoordinatorFactory()
@@ -470,47 +459,6 @@ def test_explanation_of_an_imported_schedule(tiny, inpatient):
                                            rotation=inpatient, rank=2)
     explanation = assignment_explain(assignment=assignment)
     assert "made by hand" in explanation["summary"] and explanation["points"] == ["This week is your 2nd choice."]
-
-
-# --- the admin console calls the same services ------------------------------------------------------------------
-
-
-def test_admin_lists_runs_comparisons_and_preassignments(tiny, client):
-    from django.contrib.auth import get_user_model
-
-    year, people = tiny
-    admin = get_user_model().objects.create_superuser("root", "root@example.org", "pw")
-    run_now(year, "least_regret")
-    comparison_start(year=year, mechanisms=["rsd", "least_regret"], seed=3, options_by_mechanism=None, actor=None)
-    client.force_login(admin)
-    for url in ("/admin/allocation/allocationrun/", "/admin/allocation/comparison/",
-                "/admin/allocation/preassignment/", "/admin/allocation/preassignment/add/",
-                f"/admin/allocation/allocationrun/{AllocationRun.objects.first().pk}/change/"):
-        assert client.get(url).status_code == 200, url
-
-
-def test_admin_refuses_a_preassignment_the_service_would_refuse(tiny, inpatient, client):
-    from django.contrib.auth import get_user_model
-
-    year, people = tiny
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "pw"))
-    data = {"year": year.pk, "faculty": people["T0"].pk, "week": week(year, 0).pk, "rotation": inpatient.pk, "reason": ""}
-    response = client.post("/admin/allocation/preassignment/add/", data)
-    assert response.status_code == 200 and not PreAssignment.objects.exists()
-    response = client.post("/admin/allocation/preassignment/add/", {**data, "reason": "Visiting professor"})
-    assert response.status_code == 302
-    assert PreAssignment.objects.get().created_by.username == "root"
-
-
-def test_admin_cancel_action_calls_the_service(tiny, client):
-    from django.contrib.auth import get_user_model
-
-    year, _ = tiny
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "pw"))
-    run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=1, actor=None, enqueue=False)
-    client.post("/admin/allocation/allocationrun/", {"action": "cancel_runs", "_selected_action": [run.pk]})
-    run.refresh_from_db()
-    assert run.status == AllocationRun.Status.CANCELLED
 
 
 def test_selectors_read_runs_in_the_order_people_expect(tiny):
