@@ -423,7 +423,7 @@ def test_rsd_explanation_names_the_earlier_picks(contested):
     assert f"Dr. {second} (lottery position 2)" in points[1] and "2nd choice" in points[1]
 
 
-def test_rsd_explanation_of_a_first_choice(contested):
+def test_rsd_explains_a_first_choice_by_the_lottery_position(contested):
     run = run_now(contested[0], "rsd", seed=7)
     winner = run.details["lottery_order"][0]
     explanation = assignment_explain(assignment=Assignment.objects.get(schedule__run=run, faculty__external_id=winner))
@@ -452,7 +452,7 @@ def test_explanation_of_a_preassigned_week_names_the_reason(tiny, inpatient):
     assert "Conference cover" in explanation["points"][0]
 
 
-def test_explanation_of_an_imported_schedule(tiny, inpatient):
+def test_an_imported_schedules_explanation_says_it_was_made_by_hand(tiny, inpatient):
     year, people = tiny
     schedule = Schedule.objects.create(year=year, name="hand-made", source=Schedule.Source.MANUAL)
     assignment = Assignment.objects.create(schedule=schedule, faculty=people["T0"], week=week(year, 1),

@@ -296,7 +296,7 @@ def test_executing_a_swap_closes_other_requests_on_the_moved_weeks(market, facul
     assert carols.status == Status.OPEN, "carol's own week did not move; her request waits for another match"
 
 
-def test_declining_and_cancelling(market, faculty, other_faculty):
+def test_only_the_requester_cancels_and_a_declined_request_is_final(market, faculty, other_faculty):
     request = swap_request_match(request=_post(market, faculty, 0, [1]))
     with pytest.raises(PermissionDenied):
         swap_request_cancel(request=request, actor=other_faculty.user)
