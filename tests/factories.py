@@ -1,4 +1,5 @@
-"""The fixed cast and builders for tests: a year, its weeks and rotations, faculty with logins."""
+"""The fixed cast and builders for tests: a year, its weeks and rotations, faculty with logins, schedules with their
+assignments, allocation runs and swap requests."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from allocation.models import AllocationRun, Assignment, Schedule
 from preferences.models import AcademicYear, CoverageDemand, Faculty, Rotation, Week
+from stability.models import SwapRequest
 
 PASSWORD = "correct-horse-battery"
 
@@ -84,3 +87,67 @@ def make_year(
             CoverageDemand(week=w, rotation=r, count=demand) for w in weeks for r in rotations or []
         )
     return year
+
+
+def _rotation(rotation: Rotation | str) -> Rotation:
+    return rotation if isinstance(rotation, Rotation) else Rotation.objects.get(name=rotation)
+
+
+class ScheduleFactory(factory.django.DjangoModelFactory):
+    """A hand-made schedule. rows=[(faculty, week index, rotation or its name), ...] become its assignments; a
+    status other than draft is set after the rows exist (a published schedule refuses new rows), and published
+    gets a published_at."""
+
+    class Meta:
+        model = Schedule
+
+    year = factory.Sequence(lambda n: make_year(label=2100 + n))
+    name = factory.Sequence(lambda n: f"Schedule {n}")
+    source = Schedule.Source.MANUAL
+
+    @classmethod
+    def _create(cls, model_class, *args, rows=(), status=Schedule.Status.DRAFT, **kwargs):
+        schedule = super()._create(model_class, *args, **kwargs)
+        weeks = {w.index: w for w in schedule.year.weeks.all()}
+        for faculty, week_index, rotation in rows:
+            AssignmentFactory(schedule=schedule, faculty=faculty, week=weeks[week_index], rotation=_rotation(rotation))
+        if status != Schedule.Status.DRAFT:
+            published_at = timezone.now() if status == Schedule.Status.PUBLISHED else None
+            Schedule.objects.filter(pk=schedule.pk).update(status=status, published_at=published_at)
+            schedule.refresh_from_db()
+        return schedule
+
+
+class AssignmentFactory(factory.django.DjangoModelFactory):
+    """One row of a draft schedule: by default week 0 of a new schedule's year, inpatient."""
+
+    class Meta:
+        model = Assignment
+
+    schedule = factory.SubFactory(ScheduleFactory)
+    faculty = factory.SubFactory(FacultyFactory)
+    week = factory.LazyAttribute(lambda a: a.schedule.year.weeks.get(index=0))
+    rotation = factory.SubFactory(RotationFactory, name="inpatient")
+
+
+class AllocationRunFactory(factory.django.DjangoModelFactory):
+    """A run row as the services leave it; status and stats are whatever the test gives (pending by default)."""
+
+    class Meta:
+        model = AllocationRun
+
+    year = factory.Sequence(lambda n: make_year(label=2200 + n))
+    mechanism = "rsd"
+    seed = 0
+    input_fingerprint = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class SwapRequestFactory(factory.django.DjangoModelFactory):
+    """A request on the schedule of the week it gives, by the faculty member holding it."""
+
+    class Meta:
+        model = SwapRequest
+
+    give = factory.SubFactory(AssignmentFactory)
+    schedule = factory.LazyAttribute(lambda r: r.give.schedule)
+    requester = factory.LazyAttribute(lambda r: r.give.faculty)

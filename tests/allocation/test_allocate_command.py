@@ -15,7 +15,6 @@ from allocation.management.commands.allocate import parse_options
 from allocation.models import AllocationRun, Schedule
 from allocation.services import assignment_explain, year_problem
 from preferences.models import AcademicYear
-from tests.allocation.test_services import inpatient, tiny  # noqa: F401 — shared fixtures
 
 TOP_KEYS = {"run_id", "mechanism", "seed", "status", "error", "assignments", "stats", "lottery_order", "payments"}
 ASSIGNMENT_KEYS = {"faculty", "week", "rotation", "rank", "utility"}
@@ -31,7 +30,7 @@ def allocate(*args: str) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_allocate_prints_the_design_output_for_rsd(tiny):  # noqa: F811
+def test_allocate_prints_the_design_output_for_rsd(tiny):
     result = allocate("2030", "--mechanism", "rsd", "--seed", "4")
     assert set(result) == TOP_KEYS
     assert result["status"] == "completed" and result["error"] is None and result["seed"] == 4
@@ -46,19 +45,19 @@ def test_allocate_prints_the_design_output_for_rsd(tiny):  # noqa: F811
     assert result["payments"] is None
 
 
-def test_allocate_is_repeatable_with_a_seed(tiny):  # noqa: F811
+def test_allocate_is_repeatable_with_a_seed(tiny):
     first = allocate("2030", "--mechanism", "rsd", "--seed", "4")
     second = allocate("2030", "--mechanism", "rsd", "--seed", "4")
     assert first["run_id"] != second["run_id"]
     assert first["assignments"] == second["assignments"] and first["lottery_order"] == second["lottery_order"]
 
 
-def test_allocate_reports_a_drawn_seed(tiny):  # noqa: F811
+def test_allocate_reports_a_drawn_seed(tiny):
     result = allocate("2030", "--mechanism", "least_regret")
     assert isinstance(result["seed"], int) and AllocationRun.objects.get().seed == result["seed"]
 
 
-def test_allocate_prints_vcg_payments(tiny):  # noqa: F811
+def test_allocate_prints_vcg_payments(tiny):
     result = allocate("2030", "--mechanism", "vcg", "--seed", "1")
     assert result["status"] == "completed", result["error"]
     assert result["lottery_order"] is None
@@ -70,7 +69,7 @@ def test_allocate_prints_vcg_payments(tiny):  # noqa: F811
         assert all(week.startswith("2030-") for week in payment["allocated_weeks"])
 
 
-def test_allocate_passes_options_and_the_non_respondent_policy(tiny):  # noqa: F811
+def test_allocate_passes_options_and_the_non_respondent_policy(tiny):
     result = allocate("2030", "--mechanism", "least_regret", "--seed", "1", "--option", "cost=linear",
                       "--non-respondents", "exclude")
     assert result["status"] == "completed"
@@ -83,7 +82,7 @@ def test_option_values_are_json_when_they_parse():
     }
 
 
-def test_the_text_output_summarises_the_run(tiny):  # noqa: F811
+def test_the_text_output_summarises_the_run(tiny):
     out = io.StringIO()
     call_command("allocate", "2030", "--mechanism", "least_regret", "--seed", "1", stdout=out)
     text = out.getvalue()
@@ -103,7 +102,7 @@ def test_the_text_output_summarises_the_run(tiny):  # noqa: F811
         (["next", "--mechanism", "rsd"], "year"),
     ],
 )
-def test_bad_input_is_refused_naming_the_field_and_changes_nothing(tiny, args, field):  # noqa: F811
+def test_bad_input_is_refused_naming_the_field_and_changes_nothing(tiny, args, field):
     with pytest.raises(CommandError) as exc:
         call_command("allocate", *args, stdout=io.StringIO())
     assert f"{field}:" in str(exc.value)
@@ -114,7 +113,7 @@ def test_bad_input_is_refused_naming_the_field_and_changes_nothing(tiny, args, f
     assert field in json.loads(out.getvalue())["errors"]
 
 
-def test_a_failed_run_exits_non_zero_with_its_reason(tiny):  # noqa: F811
+def test_a_failed_run_exits_non_zero_with_its_reason(tiny):
     year, people = tiny
     type(people["T0"]).objects.filter(pk__in=[p.pk for p in people.values()]).update(target_load=2)
     out = io.StringIO()

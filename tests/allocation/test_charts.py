@@ -123,5 +123,5 @@ def test_axis_maximum_is_a_round_number_at_or_above_the_peak(peak, expected):
 
 
 @pytest.mark.parametrize(("n", "text"), [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"), (21, "21st"), (113, "113th")])
-def test_ordinals(n, text):
+def test_ordinal_suffixes_follow_english_rules(n, text):
     assert ordinal(n) == text

@@ -18,62 +18,12 @@ from allocation.services import (
     preassignment_add,
     year_problem,
 )
-from preferences.models import AcademicYear, Week
-from preferences.services import preferences_submit
+from preferences.models import AcademicYear
+from tests.allocation.helpers import run_now, submit, week
 from tests.factories import CoordinatorFactory, FacultyFactory, RotationFactory, make_year
 
-# A 4-week, one-rotation year with one seat a week and three faculty who need one week each. Every week is ranked,
-# so the strict orders do not depend on the seed. Least regret has one optimum: T0→w0 (1st), T1→w2 (2nd), T2→w1 (1st).
-RANKINGS = {"T0": [0, 1, 2, 3], "T1": [0, 2, 1, 3], "T2": [1, 0, 3, 2]}
-
-
-def submit(faculty, year: AcademicYear, order: list[int], *, blocked: list[int] = ()) -> None:
-    weeks = {w.index: w for w in year.weeks.all()}
-    preferences_submit(
-        faculty=faculty, year=year, preference_type="ordinal",
-        entries=[{"week": weeks[k].start_date.isoformat(), "rank": r} for r, k in enumerate(order, start=1)],
-        blocked_weeks=[weeks[k].start_date.isoformat() for k in blocked], method="web_form",
-    )
-
-
-@pytest.fixture
-def inpatient(db):
-    return RotationFactory(name="inpatient")
-
-
-@pytest.fixture
-def tiny(db, inpatient):
-    """(year, {external id: faculty}) for RANKINGS; the roster keeps other test faculty out."""
-    year = make_year(label=2030, num_weeks=4, rotations=[inpatient], demand=1)
-    people = {
-        ext: FacultyFactory(external_id=ext, display_name=f"Dr. {ext}", rotations=[inpatient], target_load=1)
-        for ext in RANKINGS
-    }
-    year.roster.set(people.values())
-    for ext, order in RANKINGS.items():
-        submit(people[ext], year, order)
-    return year, people
-
-
-@pytest.fixture
-def contested(db, inpatient):
-    """Everyone ranks the weeks in the same order: RSD hands them out in lottery order."""
-    year = make_year(label=2031, num_weeks=4, rotations=[inpatient], demand=1)
-    people = {
-        ext: FacultyFactory(external_id=ext, display_name=f"Dr. {ext}", rotations=[inpatient], target_load=1)
-        for ext in ("C0", "C1", "C2")
-    }
-    year.roster.set(people.values())
-    for person in people.values():
-        submit(person, year, [0, 1, 2, 3])
-    return year, people
-
-
-def run_now(year, mechanism: str, *, seed: int | None = 1, options: dict | None = None) -> AllocationRun:
-    run, created = allocation_run_start(year=year, mechanism=mechanism, options=options or {}, seed=seed, actor=None,
-                                        enqueue=False)
-    assert created
-    return allocation_run_execute(run_id=run.pk)
+# `tiny` (tests/allocation/conftest.py): a 4-week, one-rotation year, one seat a week, three faculty who need one week
+# each and rank every week. Least regret has one optimum: T0→w0 (1st), T1→w2 (2nd), T2→w1 (1st).
 
 
 def schedule_rows(run: AllocationRun) -> list[tuple[str, str, str, int, float]]:
@@ -357,10 +307,6 @@ def test_non_respondents_are_neutral_by_default_and_can_be_left_out(tiny, inpati
 # --- pre-assignments ---------------------------------------------------------------------------------------------
 
 
-def week(year, index: int) -> Week:
-    return year.weeks.get(index=index)
-
-
 def test_preassignments_are_honoured_by_every_run(tiny, inpatient):
     year, people = tiny
     coordinator = CoordinatorFactory()
@@ -477,7 +423,7 @@ def test_rsd_explanation_names_the_earlier_picks(contested):
     assert f"Dr. {second} (lottery position 2)" in points[1] and "2nd choice" in points[1]
 
 
-def test_rsd_explanation_of_a_first_choice(contested):
+def test_rsd_explains_a_first_choice_by_the_lottery_position(contested):
     run = run_now(contested[0], "rsd", seed=7)
     winner = run.details["lottery_order"][0]
     explanation = assignment_explain(assignment=Assignment.objects.get(schedule__run=run, faculty__external_id=winner))
@@ -506,7 +452,7 @@ def test_explanation_of_a_preassigned_week_names_the_reason(tiny, inpatient):
     assert "Conference cover" in explanation["points"][0]
 
 
-def test_explanation_of_an_imported_schedule(tiny, inpatient):
+def test_an_imported_schedules_explanation_says_it_was_made_by_hand(tiny, inpatient):
     year, people = tiny
     schedule = Schedule.objects.create(year=year, name="hand-made", source=Schedule.Source.MANUAL)
     assignment = Assignment.objects.create(schedule=schedule, faculty=people["T0"], week=week(year, 1),
@@ -515,45 +461,6 @@ def test_explanation_of_an_imported_schedule(tiny, inpatient):
     assert "made by hand" in explanation["summary"] and explanation["points"] == ["This week is your 2nd choice."]
 
 
-# --- the admin console calls the same services ------------------------------------------------------------------
-
-
-def test_admin_lists_runs_comparisons_and_preassignments(tiny, client):
-    from django.contrib.auth import get_user_model
-
-    year, people = tiny
-    admin = get_user_model().objects.create_superuser("root", "root@example.org", "pw")
-    run_now(year, "least_regret")
-    comparison_start(year=year, mechanisms=["rsd", "least_regret"], seed=3, options_by_mechanism=None, actor=None)
-    client.force_login(admin)
-    for url in ("/admin/allocation/allocationrun/", "/admin/allocation/comparison/",
-                "/admin/allocation/preassignment/", "/admin/allocation/preassignment/add/",
-                f"/admin/allocation/allocationrun/{AllocationRun.objects.first().pk}/change/"):
-        assert client.get(url).status_code == 200, url
-
-
-def test_admin_refuses_a_preassignment_the_service_would_refuse(tiny, inpatient, client):
-    from django.contrib.auth import get_user_model
-
-    year, people = tiny
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "pw"))
-    data = {"year": year.pk, "faculty": people["T0"].pk, "week": week(year, 0).pk, "rotation": inpatient.pk, "reason": ""}
-    response = client.post("/admin/allocation/preassignment/add/", data)
-    assert response.status_code == 200 and not PreAssignment.objects.exists()
-    response = client.post("/admin/allocation/preassignment/add/", {**data, "reason": "Visiting professor"})
-    assert response.status_code == 302
-    assert PreAssignment.objects.get().created_by.username == "root"
-
-
-def test_admin_cancel_action_calls_the_service(tiny, client):
-    from django.contrib.auth import get_user_model
-
-    year, _ = tiny
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "pw"))
-    run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=1, actor=None, enqueue=False)
-    client.post("/admin/allocation/allocationrun/", {"action": "cancel_runs", "_selected_action": [run.pk]})
-    run.refresh_from_db()
-    assert run.status == AllocationRun.Status.CANCELLED
 
 
 @pytest.mark.django_db(transaction=True)

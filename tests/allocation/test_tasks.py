@@ -11,10 +11,9 @@ from allocation.algorithms import registry
 from allocation.models import AllocationRun, Schedule
 from allocation.services import allocation_run_start
 from allocation.tasks import TIME_LIMIT_MESSAGE, allocation_run_execute_task
-from tests.allocation.test_services import contested, inpatient, tiny  # noqa: F401 — shared fixtures
 
 
-def test_a_started_run_is_queued_on_commit_and_runs_eagerly(tiny, django_capture_on_commit_callbacks):  # noqa: F811
+def test_a_started_run_is_queued_on_commit_and_runs_eagerly(tiny, django_capture_on_commit_callbacks):
     year, _ = tiny
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         run, created = allocation_run_start(year=year, mechanism="rsd", options={}, seed=3, actor=None)
@@ -36,7 +35,7 @@ def test_the_task_returns_quietly_when_the_run_is_gone(db):
     assert allocation_run_execute_task.apply(args=[987654]).get() is None
 
 
-def test_the_task_is_idempotent(tiny):  # noqa: F811
+def test_the_task_is_idempotent(tiny):
     year, _ = tiny
     run, _ = allocation_run_start(year=year, mechanism="least_regret", options={}, seed=3, actor=None, enqueue=False)
     assert allocation_run_execute_task.apply(args=[run.pk]).get() == "completed"
@@ -44,7 +43,7 @@ def test_the_task_is_idempotent(tiny):  # noqa: F811
     assert Schedule.objects.filter(run=run).count() == 1
 
 
-def test_progress_is_written_on_the_run_row_while_solving(tiny, monkeypatch):  # noqa: F811
+def test_progress_is_written_on_the_run_row_while_solving(tiny, monkeypatch):
     year, _ = tiny
     real = registry.strategy("least_regret")
     seen = {}
@@ -62,7 +61,7 @@ def test_progress_is_written_on_the_run_row_while_solving(tiny, monkeypatch):  #
     assert (run.progress, run.progress_message) == (100, "Done: 3 assignments")
 
 
-def test_the_soft_time_limit_fails_the_run_with_a_clear_message(tiny, monkeypatch):  # noqa: F811
+def test_the_soft_time_limit_fails_the_run_with_a_clear_message(tiny, monkeypatch):
     def slow(problem, **kwargs):
         raise SoftTimeLimitExceeded()
 
@@ -75,7 +74,7 @@ def test_the_soft_time_limit_fails_the_run_with_a_clear_message(tiny, monkeypatc
     assert "minute limit" in run.error and not Schedule.objects.filter(run=run).exists()
 
 
-def test_a_task_failure_never_leaves_the_run_running(tiny):  # noqa: F811
+def test_a_task_failure_never_leaves_the_run_running(tiny):
     year, _ = tiny
     run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=3, actor=None, enqueue=False)
     AllocationRun.objects.filter(pk=run.pk).update(status=AllocationRun.Status.RUNNING, started_at=timezone.now())
@@ -84,7 +83,7 @@ def test_a_task_failure_never_leaves_the_run_running(tiny):  # noqa: F811
     assert run.status == AllocationRun.Status.FAILED and "worker lost" in run.error
 
 
-def test_a_redelivered_task_restarts_a_run_its_lost_worker_left_running(tiny):  # noqa: F811
+def test_a_redelivered_task_restarts_a_run_its_lost_worker_left_running(tiny):
     year, _ = tiny
     run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=3, actor=None, enqueue=False)
     AllocationRun.objects.filter(pk=run.pk).update(status=AllocationRun.Status.RUNNING, started_at=timezone.now())
@@ -97,7 +96,7 @@ def test_a_redelivered_task_restarts_a_run_its_lost_worker_left_running(tiny):  
     assert Schedule.objects.filter(run=run).count() == 1
 
 
-def test_a_run_stuck_past_the_time_limit_stops_blocking_new_starts(tiny):  # noqa: F811
+def test_a_run_stuck_past_the_time_limit_stops_blocking_new_starts(tiny):
     year, _ = tiny
     run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=3, actor=None, enqueue=False)
     AllocationRun.objects.filter(pk=run.pk).update(
@@ -110,7 +109,7 @@ def test_a_run_stuck_past_the_time_limit_stops_blocking_new_starts(tiny):  # noq
 
 
 def test_a_run_that_cannot_be_queued_fails_instead_of_waiting_for_ever(
-    tiny, monkeypatch, settings, django_capture_on_commit_callbacks  # noqa: F811
+    tiny, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = False
 
@@ -124,7 +123,7 @@ def test_a_run_that_cannot_be_queued_fails_instead_of_waiting_for_ever(
     assert run.status == AllocationRun.Status.FAILED and "broker is unreachable" in run.error
 
 
-def test_a_run_nobody_picked_up_stops_blocking_new_starts(tiny):  # noqa: F811
+def test_a_run_nobody_picked_up_stops_blocking_new_starts(tiny):
     year, _ = tiny
     run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=None, actor=None, enqueue=False)
     AllocationRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - dt.timedelta(hours=2))
@@ -137,7 +136,7 @@ def test_a_run_nobody_picked_up_stops_blocking_new_starts(tiny):  # noqa: F811
 # --- the new draft's price-of-anarchy estimate -------------------------------------------------------------------
 
 
-def test_a_completed_run_stores_the_price_of_anarchy_estimate_its_reports_reuse(tiny):  # noqa: F811
+def test_a_completed_run_stores_the_price_of_anarchy_estimate_its_reports_reuse(tiny):
     from stability.models import PriceOfAnarchyEstimate
     from stability.services import stability_report_for
 
@@ -151,7 +150,7 @@ def test_a_completed_run_stores_the_price_of_anarchy_estimate_its_reports_reuse(
     assert report.parameters["price_of_anarchy_estimate"] == estimate.pk
 
 
-def test_no_estimate_when_precomputing_is_off(tiny, settings):  # noqa: F811
+def test_no_estimate_when_precomputing_is_off(tiny, settings):
     from stability.models import PriceOfAnarchyEstimate
 
     settings.GTSCHED_STABILITY = {**settings.GTSCHED_STABILITY, "precompute_price_of_anarchy": False}
@@ -161,7 +160,7 @@ def test_no_estimate_when_precomputing_is_off(tiny, settings):  # noqa: F811
     assert not PriceOfAnarchyEstimate.objects.exists()
 
 
-def test_a_failing_estimate_leaves_the_run_completed(tiny, monkeypatch, caplog):  # noqa: F811
+def test_a_failing_estimate_leaves_the_run_completed(tiny, monkeypatch, caplog):
     def broken(**kwargs):
         raise RuntimeError("solver unavailable")
 

@@ -9,17 +9,14 @@ from playwright.sync_api import expect
 from allocation.models import Schedule
 from stability.models import NashStabilityReport, PublicationRecord
 from tests.browser.session import log_in
-from tests.stability.gate_fixtures import carol, critical_draft, example_year, few_restarts, people  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("few_restarts")]
 
 REASON = "Approved by the programme director: Alice and Bob will swap in the first week."
 
 
-
-
 def test_coordinator_publishes_a_critical_draft_only_with_a_recorded_override(
-    page, live_server, coordinator, critical_draft, screenshot_dir,  # noqa: F811
+    page, live_server, coordinator, critical_draft, screenshot_dir,
 ):
     schedule = critical_draft
     log_in(page, live_server, coordinator.username)
@@ -84,7 +81,7 @@ def test_coordinator_publishes_a_critical_draft_only_with_a_recorded_override(
 
 
 def test_the_admin_action_confirms_with_the_report_and_needs_an_override(
-    page, live_server, coordinator, critical_draft, screenshot_dir,  # noqa: F811
+    page, live_server, coordinator, critical_draft, screenshot_dir,
 ):
     coordinator.is_superuser = True
     coordinator.save()

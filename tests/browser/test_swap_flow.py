@@ -8,14 +8,9 @@ from playwright.sync_api import expect
 
 from stability.models import ScheduleChange, SwapRequest
 from tests.browser.session import log_in
-from tests.stability import market_fixtures as shared
-from tests.stability.market_fixtures import weeks_of
-
-carol, dave, market = shared.carol, shared.dave, shared.market
+from tests.stability.helpers import slot, weeks_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
 
 
 def test_faculty_requests_a_suggested_swap_and_the_colleague_confirms_it(
@@ -70,14 +65,10 @@ def test_faculty_requests_a_suggested_swap_and_the_colleague_confirms_it(
     page.screenshot(path=str(screenshot_dir / "swap-my-requests.png"), full_page=True)
 
 
-cycle_market, erin = shared.cycle_market, shared.erin
-
-
 def test_coordinator_clears_a_trading_cycle_from_the_market_page(
     page, live_server, cycle_market, coordinator, faculty, other_faculty, carol, screenshot_dir,
 ):
     from stability.market import swap_request_create
-    from tests.stability.market_fixtures import slot
 
     weeks = {w.index: w for w in cycle_market.year.weeks.all()}
     for person, give, want in ((faculty, 1, 2), (other_faculty, 2, 3), (carol, 3, 1)):

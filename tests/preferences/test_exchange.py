@@ -23,7 +23,7 @@ from allocation.models import Assignment, Schedule
 from preferences.exchange import wpi_year_file, year_export, year_import
 from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.services import preferences_submit
-from tests.factories import make_year
+from tests.factories import ScheduleFactory, make_year
 
 pytestmark = pytest.mark.django_db
 
@@ -416,10 +416,7 @@ def test_export_import_export_gives_the_same_file(year, faculty, other_faculty, 
                        entries=[{"week": weeks[1], "value": 72.5}], blocked_weeks=[], method="web_form", actor=faculty.user)
     preferences_submit(faculty=other_faculty, year=year, preference_type="binary",
                        entries=[{"week": weeks[4], "accept": False}], blocked_weeks=[weeks[5]], method="api", actor=coordinator)
-    draft = Schedule.objects.create(year=year, name="Run 1")
-    inpatient = Rotation.objects.get(name="inpatient")
-    Assignment.objects.create(schedule=draft, faculty=faculty, week=weeks[2], rotation=inpatient)
-    Assignment.objects.create(schedule=draft, faculty=other_faculty, week=weeks[0], rotation=inpatient)
+    ScheduleFactory(year=year, name="Run 1", rows=[(faculty, 2, "inpatient"), (other_faculty, 0, "inpatient")])
 
     exported = year_export(year=year)
     _empty_the_database()
@@ -434,13 +431,8 @@ def test_export_import_export_gives_the_same_file(year, faculty, other_faculty, 
 
 
 def test_export_takes_the_published_schedule_over_a_newer_draft(year, faculty):
-    weeks = list(year.weeks.order_by("index"))
-    inpatient = Rotation.objects.get(name="inpatient")
-    published = Schedule.objects.create(year=year, name="Final")
-    Assignment.objects.create(schedule=published, faculty=faculty, week=weeks[1], rotation=inpatient)
-    Schedule.objects.filter(pk=published.pk).update(status=Schedule.Status.PUBLISHED)
-    newer = Schedule.objects.create(year=year, name="Newer draft")
-    Assignment.objects.create(schedule=newer, faculty=faculty, week=weeks[2], rotation=inpatient)
+    ScheduleFactory(year=year, name="Final", rows=[(faculty, 1, "inpatient")], status=Schedule.Status.PUBLISHED)
+    ScheduleFactory(year=year, name="Newer draft", rows=[(faculty, 2, "inpatient")])
 
     assert year_export(year=year)["schedule"] == [{"faculty": "F001", "week": week(1), "rotation": "inpatient"}]
 

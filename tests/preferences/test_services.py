@@ -19,7 +19,7 @@ from preferences.services import (
     submissions_current,
     year_preferences,
 )
-from tests.factories import FacultyFactory, UserFactory, make_year
+from tests.factories import AssignmentFactory, FacultyFactory, ScheduleFactory, UserFactory, make_year
 
 
 @pytest.fixture(autouse=True)
@@ -571,15 +571,13 @@ def test_spread_demand_keeps_the_total_and_is_even_and_front_loaded(total, n_wee
 
 @pytest.fixture
 def published_assignment(faculty, year, rotations):
-    schedule = Schedule.objects.create(year=year, name="Hand-made")
-    assignment = Assignment.objects.create(schedule=schedule, faculty=faculty, week=year.weeks.get(index=0), rotation=rotations[0])
-    Schedule.objects.filter(pk=schedule.pk).update(status=Schedule.Status.PUBLISHED)
-    return Assignment.objects.get(pk=assignment.pk)
+    schedule = ScheduleFactory(year=year, name="Hand-made", rows=[(faculty, 0, rotations[0])],
+                               status=Schedule.Status.PUBLISHED)
+    return schedule.assignments.get()
 
 
 def test_a_draft_schedules_assignments_can_be_edited(faculty, year, rotations):
-    schedule = Schedule.objects.create(year=year, name="Draft")
-    assignment = Assignment.objects.create(schedule=schedule, faculty=faculty, week=year.weeks.get(index=0), rotation=rotations[0])
+    assignment = AssignmentFactory(schedule__year=year, faculty=faculty, rotation=rotations[0])
     assignment.rank = 2
     assignment.save()
     assert Assignment.objects.get(pk=assignment.pk).rank == 2
@@ -607,10 +605,9 @@ def test_adding_an_assignment_to_a_published_schedule_raises(published_assignmen
 
 
 def test_an_assignment_loaded_before_publication_cannot_be_saved_after_it(faculty, year, rotations):
-    schedule = Schedule.objects.create(year=year, name="Draft")
-    assignment = Assignment.objects.create(schedule=schedule, faculty=faculty, week=year.weeks.get(index=0), rotation=rotations[0])
+    assignment = AssignmentFactory(schedule__year=year, faculty=faculty, rotation=rotations[0])
     held = Assignment.objects.select_related("schedule").get(pk=assignment.pk)  # its schedule is cached as a draft
-    Schedule.objects.filter(pk=schedule.pk).update(status=Schedule.Status.PUBLISHED)
+    Schedule.objects.filter(pk=assignment.schedule_id).update(status=Schedule.Status.PUBLISHED)
     held.rank = 9
     with pytest.raises(PublishedScheduleIsImmutable):
         held.save()

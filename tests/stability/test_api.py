@@ -65,19 +65,19 @@ def test_the_operation_paths_are_the_ones_integrations_expect(critical_draft):
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 401), ("faculty", 403), ("other_faculty", 403),
                                                 ("coordinator", 200)])
-def test_stability_of_a_draft(as_, critical_draft, who, expected):
+def test_only_coordinators_read_a_drafts_stability(as_, critical_draft, who, expected):
     assert as_(who).get(stability_url(critical_draft)).status_code == expected
 
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 401), ("faculty", 200), ("other_faculty", 200),
                                                 ("coordinator", 200)])
-def test_stability_of_a_published_schedule(as_, published, who, expected):
+def test_everyone_logged_in_reads_a_published_schedules_stability(as_, published, who, expected):
     assert as_(who).get(stability_url(published)).status_code == expected
 
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 401), ("faculty", 403), ("other_faculty", 403),
                                                 ("coordinator", 200)])
-def test_publish(as_, stable_draft, who, expected):
+def test_only_coordinators_publish_a_draft_through_the_api(as_, stable_draft, who, expected):
     response = as_(who).post(publish_url(stable_draft), {}, format="json")
     assert response.status_code == expected
     stable_draft.refresh_from_db()
@@ -86,26 +86,26 @@ def test_publish(as_, stable_draft, who, expected):
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 401), ("faculty", 403), ("other_faculty", 403),
                                                 ("coordinator", 200)])
-def test_analytics(as_, critical_draft, who, expected):
+def test_only_coordinators_read_a_schedules_analytics(as_, critical_draft, who, expected):
     assert as_(who).get(analytics_url(critical_draft)).status_code == expected
 
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 401), ("faculty", 403), ("other_faculty", 403),
                                                 ("coordinator", 200)])
-def test_nash_stable_schedule(as_, critical_draft, who, expected):
+def test_only_coordinators_compute_a_nash_stable_schedule(as_, critical_draft, who, expected):
     response = as_(who).post(reverse("nash-stable-schedule"), {"schedule": critical_draft.pk}, format="json")
     assert response.status_code == expected
 
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 401), ("faculty", 403), ("other_faculty", 403),
                                                 ("coordinator", 200)])
-def test_price_of_anarchy(as_, critical_draft, who, expected):
+def test_only_coordinators_read_the_price_of_anarchy(as_, critical_draft, who, expected):
     assert as_(who).get(reverse("price-of-anarchy", args=[2031])).status_code == expected
 
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 401), ("faculty", 403), ("other_faculty", 403),
                                                 ("coordinator", 200)])
-def test_stability_reports_resource(as_, critical_draft, who, expected):
+def test_only_coordinators_list_and_read_stability_reports(as_, critical_draft, who, expected):
     report = stability_report_for(schedule=critical_draft)
     client = as_(who)
     assert client.get(reverse("stability-report-list")).status_code == expected
@@ -166,8 +166,8 @@ def test_faculty_see_only_their_own_instabilities_of_a_published_report(as_, pub
     assert "Bob" not in text and "F002" not in text
 
 
-def test_a_colleague_outside_the_blocking_swap_sees_no_rows(as_, published, carol, api_client):
-    api_client.force_login(carol.user)
+def test_a_colleague_outside_the_blocking_swap_sees_no_rows(as_, published, example_carol, api_client):
+    api_client.force_login(example_carol.user)
     body = api_client.get(stability_url(published)).json()
     assert body["scope"] == "own" and body["top_instabilities"] == [] and body["recommended_swaps"] == []
     assert "Alice" not in str(body) and "Bob" not in str(body)

@@ -14,7 +14,6 @@ from django.core.management import CommandError, call_command
 
 from stability.models import NashStabilityReport, PredictionCalibration
 from stability.services import schedule_publish
-from tests.stability.test_services import linear_history  # noqa: F401 — shared fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 
@@ -108,7 +107,7 @@ def test_the_command_line_exits_non_zero_without_a_traceback():
     assert done.returncode != 0 and "schedule:" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_calibrate_stability_fits_and_stores_the_coefficients(linear_history):  # noqa: F811
+def test_calibrate_stability_fits_and_stores_the_coefficients(linear_history):
     result = run("calibrate_stability")
     assert result["base"] == pytest.approx(0.1) and result["pressure"] == pytest.approx(0.5)
     assert result["r_squared"] == pytest.approx(1.0) and result["samples"] == 4

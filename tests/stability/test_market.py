@@ -22,12 +22,8 @@ from stability.market import (
     swap_suggestions,
 )
 from stability.models import NashStabilityReport, ScheduleChange, StrategyPerformance, SwapRequest
-from tests.factories import make_year
-from tests.stability import market_fixtures as shared
-from tests.stability.market_fixtures import slot, weeks_of
-
-# The shared published schedules (pytest finds fixtures by module attribute).
-carol, dave, erin, market, cycle_market = shared.carol, shared.dave, shared.erin, shared.market, shared.cycle_market
+from tests.factories import SwapRequestFactory, make_year
+from tests.stability.helpers import slot, weeks_of
 
 pytestmark = pytest.mark.django_db
 
@@ -300,7 +296,7 @@ def test_executing_a_swap_closes_other_requests_on_the_moved_weeks(market, facul
     assert carols.status == Status.OPEN, "carol's own week did not move; her request waits for another match"
 
 
-def test_declining_and_cancelling(market, faculty, other_faculty):
+def test_only_the_requester_cancels_and_a_declined_request_is_final(market, faculty, other_faculty):
     request = swap_request_match(request=_post(market, faculty, 0, [1]))
     with pytest.raises(PermissionDenied):
         swap_request_cancel(request=request, actor=other_faculty.user)
@@ -387,7 +383,7 @@ def test_strategy_performance_follows_the_replicator_formula(market, faculty, ot
     open_gives = iter(gives)
     for strategy, status in plan:
         give = next(open_gives) if status == "open" else gives[0]
-        SwapRequest.objects.create(schedule=market, requester=give.faculty, give=give, strategy=strategy, status=status)
+        SwapRequestFactory(give=give, strategy=strategy, status=status)
     rows = {p.strategy: p for p in strategy_performance_update(year=market.year)}
     mean = 11 / 24
     expected = {  # strategy: (attempts, successes, share, success rate)

@@ -11,10 +11,7 @@ from allocation.models import Schedule
 from stability.market import swap_request_create, swap_request_match
 from stability.models import ScheduleChange, StrategyPerformance, SwapRequest
 from tests.factories import make_year
-from tests.stability import market_fixtures as shared
-from tests.stability.market_fixtures import slot, weeks_of
-
-carol, dave, erin, market, cycle_market = shared.carol, shared.dave, shared.erin, shared.market, shared.cycle_market
+from tests.stability.helpers import slot, weeks_of
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,7 @@ from django.urls import reverse
 from stability.market import swap_request_create, swap_request_match
 from stability.models import ScheduleChange, SwapRequest
 from tests.conftest import cast_user
-from tests.stability import market_fixtures as shared
-from tests.stability.market_fixtures import slot, weeks_of
-
-carol, dave, erin, market, cycle_market = shared.carol, shared.dave, shared.erin, shared.market, shared.cycle_market
+from tests.stability.helpers import slot, weeks_of
 
 pytestmark = pytest.mark.django_db
 
@@ -249,34 +246,3 @@ def test_the_market_lists_requests_and_clears_cycles_over_htmx(client_as, cycle_
     assert response.status_code == 200 and "<html" not in html and 'id="market-requests"' in html
     assert html.count('<span class="badge status-matched">Trading cycle</span>') == 3
     assert set(SwapRequest.objects.values_list("status", flat=True)) == {"matched"}
-
-
-# --- the admin ---------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def superuser(db):
-    from tests.factories import UserFactory
-
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-def test_the_admin_lists_requests_and_strategy_performance_read_only(client_as, market, faculty, superuser):
-    swap = swap_request_create(actor=faculty.user, give=slot(market, faculty, 0),
-                               wanted_weeks=[market.year.weeks.get(index=1)], strategy="flexible", note="")
-    client = client_as(superuser)
-    changelist = client.get(reverse("admin:stability_swaprequest_changelist"))
-    assert changelist.status_code == 200 and faculty.display_name in changelist.content.decode()
-    assert client.get(reverse("admin:stability_swaprequest_change", args=[swap.pk])).status_code == 200
-    assert client.get(reverse("admin:stability_swaprequest_add")).status_code == 403
-    response = client.post(reverse("admin:stability_swaprequest_changelist"),
-                           {"action": "match_requests", "_selected_action": [swap.pk]}, follow=True)
-    assert response.status_code == 200
-    swap.refresh_from_db()
-    assert swap.status == SwapRequest.Status.MATCHED
-    client.post(reverse("admin:stability_swaprequest_changelist"),
-                {"action": "cancel_requests", "_selected_action": [swap.pk]}, follow=True)
-    swap.refresh_from_db()
-    assert swap.status == SwapRequest.Status.CANCELLED
-    performance = client.get(reverse("admin:stability_strategyperformance_changelist"))
-    assert performance.status_code == 200 and "A few wanted weeks" in performance.content.decode()

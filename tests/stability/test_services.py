@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from allocation.changes import schedule_swaps_apply
 from allocation.models import Assignment, PublishedScheduleIsImmutable, Schedule
-from preferences.models import AcademicYear, Rotation
+from preferences.models import AcademicYear
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
@@ -21,7 +21,6 @@ from stability.models import (
     PublicationRecord,
     ScheduleChange,
     StabilityLevel,
-    SwapRequest,
 )
 from stability.services import (
     FAIRNESS_PENDING,
@@ -35,8 +34,7 @@ from stability.services import (
     stability_report_create,
     stability_report_for,
 )
-from tests.factories import FacultyFactory, UserFactory, make_year
-from tests.stability.gate_fixtures import make_schedule
+from tests.factories import AllocationRunFactory, ScheduleFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 
@@ -146,14 +144,14 @@ def test_the_report_is_recomputed_after_the_schedule_changes(critical_draft, peo
     assert second.stability_level == StabilityLevel.STABLE and second.is_nash_equilibrium
 
 
-def test_the_report_is_recomputed_after_preferences_change(critical_draft, carol, example_year):
+def test_the_report_is_recomputed_after_preferences_change(critical_draft, example_carol, example_year):
     from preferences.services import preferences_submit
 
     first = stability_report_for(schedule=critical_draft)
     weeks = list(example_year.weeks.order_by("index"))
-    preferences_submit(faculty=carol, year=example_year, preference_type="cardinal",
+    preferences_submit(faculty=example_carol, year=example_year, preference_type="cardinal",
                        entries=[{"week": w, "value": v} for w, v in zip(weeks, (90, 10, 60), strict=True)],
-                       blocked_weeks=[], method="web_form", actor=carol.user)
+                       blocked_weeks=[], method="web_form", actor=example_carol.user)
     assert stability_report_for(schedule=critical_draft).pk != first.pk
 
 
@@ -228,7 +226,8 @@ def test_force_on_a_schedule_that_is_not_critical_records_no_override(stable_dra
 
 def test_publishing_archives_the_years_previous_schedule(stable_draft, example_year, people, coordinator):
     first = schedule_publish(schedule=stable_draft, actor=coordinator, channel="api").schedule
-    second = make_schedule(example_year, [(people["A"], 1), (people["B"], 0), (people["C"], 2)], name="Second")
+    second = ScheduleFactory(year=example_year, name="Second", rows=[
+        (people["A"], 1, "inpatient"), (people["B"], 0, "inpatient"), (people["C"], 2, "inpatient")])
     result = schedule_publish(schedule=second, actor=coordinator, channel="api")
     first.refresh_from_db()
     assert first.status == Schedule.Status.ARCHIVED and [s.pk for s in result.archived] == [first.pk]
@@ -242,7 +241,8 @@ def test_an_already_published_or_archived_schedule_is_refused(stable_draft, exam
     with pytest.raises(PublishRefused) as exc:
         schedule_publish(schedule=stable_draft, actor=coordinator, channel="api")
     assert exc.value.conflict and "status" in exc.value.message_dict
-    second = make_schedule(example_year, [(people["A"], 1), (people["B"], 0), (people["C"], 2)], name="Second")
+    second = ScheduleFactory(year=example_year, name="Second", rows=[
+        (people["A"], 1, "inpatient"), (people["B"], 0, "inpatient"), (people["C"], 2, "inpatient")])
     schedule_publish(schedule=second, actor=coordinator, channel="api")
     with pytest.raises(PublishRefused) as exc:
         schedule_publish(schedule=stable_draft, actor=coordinator, channel="api")
@@ -339,33 +339,7 @@ def test_an_archived_schedule_takes_no_swaps(critical_draft, people, coordinator
     assert "archived" in exc.value.messages[0]
 
 
-# --- calibration ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def linear_history(db):
-    """Schedules of 10 assignments published at distances 0, .2, .4, .6 with 1, 2, 3, 4 swap requests:
-    requests / A = 0.1 + 0.5 × distance exactly."""
-    rotation = Rotation.objects.create(name="nights")
-    year = make_year(label=2040, num_weeks=10, rotations=[rotation])
-    person = FacultyFactory(user=UserFactory(username="hist"), rotations=[rotation])
-    weeks = list(year.weeks.order_by("index"))
-    for k, (distance, requests) in enumerate([(0.0, 1), (0.2, 2), (0.4, 3), (0.6, 4)]):
-        schedule = Schedule.objects.create(year=year, name=f"History {k}", status=Schedule.Status.ARCHIVED)
-        rows = [Assignment.objects.create(schedule=schedule, faculty=person, week=w, rotation=rotation) for w in weeks]
-        report = NashStabilityReport.objects.create(
-            schedule=schedule, assignments_hash="x", is_nash_equilibrium=distance == 0, nash_distance=distance,
-            stability_level=stability_level_for(distance), num_blocking_swaps=0, num_beneficial_deviations=0,
-            total_assignments=10, predicted_swap_requests=0, current_welfare=0, optimal_welfare=0,
-            efficiency_ratio=1, forecast="stable", compute_ms=1,
-        )
-        PublicationRecord.objects.create(
-            schedule=schedule, report=report, nash_distance=distance, stability_level=report.stability_level,
-            predicted_swap_requests=0, published_at=timezone.now(), channel="api",
-        )
-        for row in rows[:requests]:
-            SwapRequest.objects.create(schedule=schedule, requester=person, give=row, status="executed")
-    return year
+# --- calibration (history in the `linear_history` fixture, tests/stability/conftest.py) ------------------------
 
 
 def test_calibration_recovers_the_coefficients_of_synthetic_history(linear_history, coordinator):
@@ -409,8 +383,8 @@ def test_an_empty_schedule_has_a_stable_report(example_year):
     assert report.total_assignments == 0 and report.nash_distance == 0 and report.stability_level == "STABLE"
 
 
-def test_assignments_of_faculty_off_the_roster_are_left_out_with_a_warning(critical_draft, carol, example_year):
-    example_year.roster.set([p for p in critical_draft.assignments.values_list("faculty", flat=True) if p != carol.pk])
+def test_assignments_of_faculty_off_the_roster_are_left_out_with_a_warning(critical_draft, example_carol, example_year):
+    example_year.roster.set([p for p in critical_draft.assignments.values_list("faculty", flat=True) if p != example_carol.pk])
     report = stability_report_create(schedule=critical_draft)
     assert report.total_assignments == 2 and len(report.payload["left_out"]) == 1
     assert any("left out" in w for w in report.payload["warnings"])
@@ -421,8 +395,8 @@ def test_assignments_of_faculty_off_the_roster_are_left_out_with_a_warning(criti
 def _made_by_cp_sat(schedule, example_year, **parameters):
     from allocation.models import AllocationRun
 
-    run = AllocationRun.objects.create(year=example_year, mechanism="cp_sat", seed=0, input_fingerprint="x" * 64,
-                                       parameters=parameters, status=AllocationRun.Status.COMPLETED)
+    run = AllocationRunFactory(year=example_year, mechanism="cp_sat", parameters=parameters,
+                               status=AllocationRun.Status.COMPLETED)
     Schedule.objects.filter(pk=schedule.pk).update(run=run)
     schedule.refresh_from_db()
     return schedule
@@ -450,7 +424,8 @@ def test_a_holiday_cap_of_the_cp_sat_run_removes_the_swap_that_would_break_it(cr
 
 def test_hard_back_to_back_of_the_cp_sat_run_refuses_a_swap_into_a_neighbouring_week(example_year, people, coordinator):
     # A holds weeks 1 and 3 and wants week 2, which B holds and would give for week 1: A would serve 2 and 3.
-    schedule = make_schedule(example_year, [(people["A"], 0), (people["A"], 2), (people["B"], 1)], name="Two each")
+    schedule = ScheduleFactory(year=example_year, name="Two each", rows=[
+        (people["A"], 0, "inpatient"), (people["A"], 2, "inpatient"), (people["B"], 1, "inpatient")])
     a = schedule.assignments.get(faculty=people["A"], week__index=0).pk
     b = schedule.assignments.get(faculty=people["B"]).pk
     assert stability_report_create(schedule=schedule).num_blocking_swaps == 1
@@ -489,14 +464,14 @@ def test_the_first_report_stores_an_estimate_that_later_states_and_schedules_reu
     assert PriceOfAnarchyEstimate.objects.count() == 1
 
 
-def test_new_preferences_give_a_new_estimate(critical_draft, carol, example_year):
+def test_new_preferences_give_a_new_estimate(critical_draft, example_carol, example_year):
     from preferences.services import preferences_submit
 
     stability_report_for(schedule=critical_draft)
     weeks = list(example_year.weeks.order_by("index"))
-    preferences_submit(faculty=carol, year=example_year, preference_type="cardinal",
+    preferences_submit(faculty=example_carol, year=example_year, preference_type="cardinal",
                        entries=[{"week": w, "value": v} for w, v in zip(weeks, (90, 10, 60), strict=True)],
-                       blocked_weeks=[], method="web_form", actor=carol.user)
+                       blocked_weeks=[], method="web_form", actor=example_carol.user)
     report = stability_report_for(schedule=critical_draft)
     assert report.payload["price_of_anarchy_status"] == "computed"
     assert PriceOfAnarchyEstimate.objects.count() == 2

@@ -233,7 +233,7 @@ def test_capacities_hold_no_week_is_doubled_and_demand_adds_up(seed, n, weeks, r
 
 # --- real data ------------------------------------------------------------------------------------------------------
 
-def test_min_cost_flow_on_the_wpi_2017_project_centres():
+def test_min_cost_flow_places_every_wpi_2017_student_at_a_centre_they_rated_matching_scipy():
     problem = wpi_problem()
     result = flow(problem)
     assert violations(problem, result) == []

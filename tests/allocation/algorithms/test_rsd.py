@@ -268,7 +268,7 @@ def test_capacities_hold_no_week_is_doubled_and_demand_adds_up(seed, n, weeks, r
     assert (served + result.unassigned == problem.demand).all()
 
 
-def test_rsd_on_the_wpi_2017_project_centres():
+def test_rsd_places_all_928_students_on_the_wpi_2017_project_centres():
     problem = wpi_problem()
     result = run(problem, seed=2017)
     assert violations(problem, result) == []

@@ -129,7 +129,7 @@ def test_choices_match_by_type_so_one_is_not_true():
     [(int, 3, True), (int, True, False), (int, 2.5, False), (float, 2, True), (float, 2.5, True),
      (float, False, False), (bool, True, True), (object, True, True), (object, None, True), (str, 3, False)],
 )
-def test_type_specs(spec, value, ok):
+def test_an_option_is_accepted_only_with_its_specified_type(spec, value, ok):
     if ok:
         assert _validate.options("m", {"x": value}, {"x": spec}) == {"x": value}
     else:

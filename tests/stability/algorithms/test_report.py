@@ -57,7 +57,7 @@ def test_predicted_swap_requests_is_round_of_a_times_base_plus_pressure_times_di
     assert predicted_swap_requests(total, distance, base, pressure) == expected
 
 
-def test_forecast_bands():
+def test_forecast_bands_predicted_requests_into_stable_minor_or_major():
     assert forecast(0) == "stable"
     assert forecast(1) == forecast(9) == "minor_adjustments"
     assert forecast(10) == "major_revision"
@@ -66,7 +66,7 @@ def test_forecast_bands():
 # --- the report -------------------------------------------------------------------------------------------------
 
 
-def test_the_worked_example_report():
+def test_the_worked_example_report_is_critical_with_one_blocking_swap():
     r = report(worked_example())
     assert not r.is_nash_equilibrium and r.stability_level == "CRITICAL"
     assert r.nash_distance == pytest.approx(2 / 3)

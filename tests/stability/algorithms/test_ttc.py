@@ -14,7 +14,7 @@ from stability.algorithms.types import CLEARED
 from tests.stability.algorithms.cases import literal, random_problem
 
 
-def test_the_wikipedia_housing_market_example():
+def test_ttc_clears_the_wikipedia_housing_market_example_in_three_rounds():
     # "Top trading cycle", Wikipedia (housing market section): agents 1..6 own houses 1..6; listed are the top
     # choices, the rest is unacceptable. Round 1: {3}; round 2: 1 → 2 → 5 → 1; round 3: 4 ↔ 6.
     preferences = [[3, 2, 4, 1], [3, 5, 6], [3, 1], [2, 5, 6, 4], [1, 3, 2], [2, 4, 5, 6]]
@@ -27,7 +27,7 @@ def test_the_wikipedia_housing_market_example():
     assert result.receives_from.tolist() == [1, 4, 2, 5, 0, 3]
 
 
-def test_the_matchingmarkets_documentation_example():
+def test_ttc_reproduces_the_matchingmarkets_documentation_example():
     # R package matchingMarkets, ttc() help page (after Abdulkadiroğlu & Sönmez 1999): full preference lists.
     preferences = [[2, 5, 1, 4, 3], [1, 5, 4, 3, 2], [2, 1, 4, 3, 5], [2, 4, 3, 1, 5], [4, 3, 1, 2, 5]]
     result = top_trading_cycles([1, 2, 3, 4, 5], preferences)
@@ -35,7 +35,7 @@ def test_the_matchingmarkets_documentation_example():
     assert result.trades == ((0, 1),)
 
 
-def test_shapley_scarf_three_traders_in_one_cycle():
+def test_shapley_scarf_three_traders_trade_in_one_cycle():
     # Each trader likes the next trader's house best: the core is the single three-way trade.
     result = top_trading_cycles(["a", "b", "c"], [["b", "a"], ["c", "b"], ["a", "c"]])
     assert result.allocation.tolist() == ["b", "c", "a"]

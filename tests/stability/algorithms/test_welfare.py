@@ -318,7 +318,7 @@ def test_zero_welfare_gives_ratios_of_one():
     assert result.price_of_anarchy == 1.0 and result.price_of_stability == 1.0 and result.is_acceptable
 
 
-def test_ratio_guards():
+def test_welfare_ratios_handle_zero_welfare_and_rounding_error():
     assert ratio(0.0, 0.0) == 1.0
     assert ratio(2.0, 1.0) == 2.0
     assert ratio(1.0, 0.0) == math.inf
