@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -33,6 +34,8 @@ from gtsched_site.serialization import jsonable
 from preferences.models import AcademicYear
 
 logger = logging.getLogger(__name__)
+
+EXECUTE_TASK = "allocation.tasks.allocation_run_execute_task"  # queued by name: the task calls these services
 
 # The Celery task's limits live here so the service can tell a dead worker's run from a slow one.
 RUN_SOFT_TIME_LIMIT_S = 840
@@ -127,10 +130,8 @@ def _active_run_on_same_inputs(
 
 
 def _enqueue(run_id: int, task_id: str) -> None:
-    from allocation.tasks import allocation_run_execute_task
-
     try:
-        allocation_run_execute_task.apply_async(args=[run_id], task_id=task_id)
+        current_app.signature(EXECUTE_TASK, args=[run_id]).apply_async(task_id=task_id)
     except Exception as exc:
         # The run row is committed: record why it will not run rather than leave it pending for ever.
         logger.exception("Allocation run %s could not be queued or run", run_id)
@@ -295,9 +296,7 @@ def _revoke(task_id: str) -> None:
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
         return  # nothing is queued; the run already stopped or will see the cancellation
     try:
-        from gtsched_site.celery import app
-
-        app.control.revoke(task_id, terminate=False)
+        current_app.control.revoke(task_id, terminate=False)
     except Exception:  # the run row already says cancelled; the worker checks it before solving and saving
         logger.warning("Could not revoke task %s", task_id, exc_info=True)
 
