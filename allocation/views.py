@@ -49,7 +49,7 @@ def _run_schedule(run: AllocationRun) -> Schedule | None:
 def allocation_overview(request: HttpRequest) -> HttpResponse:
     year = year_open_for_preferences()
     if year is None:
-        return render(request, "preferences/no_year.html")
+        return render(request, "preferences/no_year.html", {"section": "allocation"})
     return redirect("allocation_home", label=year.label)
 
 
@@ -98,7 +98,7 @@ def allocation_home(request: HttpRequest, label: int) -> HttpResponse:
                     messages.info(request, f"Run #{run.pk} on the same inputs is already under way; showing it instead of starting another.")
                 return redirect("run_detail", pk=run.pk)
         context = _home_context(year, form, ComparisonForm())
-        return render(request, "allocation/home.html", context, status=400)
+        return render(request, "allocation/home.html", {**context, "section": "allocation"}, status=400)
 
     mechanism = request.GET.get("mechanism", "rsd")
     form = RunForm(initial={"mechanism": mechanism if mechanism in MECHANISM_LABELS else "rsd", "seed": request.GET.get("seed")})
@@ -107,7 +107,7 @@ def allocation_home(request: HttpRequest, label: int) -> HttpResponse:
         return render(request, "allocation/home.html#run_options", context)
     if request.htmx and request.htmx.target == "run-list":
         return render(request, "allocation/home.html#run_list", context, status=_poll_status(context["any_active"]))
-    return render(request, "allocation/home.html", context)
+    return render(request, "allocation/home.html", {**context, "section": "allocation"})
 
 
 @coordinator_required
@@ -126,7 +126,7 @@ def comparison_create(request: HttpRequest, label: int) -> HttpResponse:
         else:
             messages.success(request, f"Comparing {len(form.cleaned_data['mechanisms'])} mechanisms on the same preferences.")
             return redirect("comparison_detail", pk=comparison.pk)
-    return render(request, "allocation/home.html", _home_context(year, RunForm(), form), status=400)
+    return render(request, "allocation/home.html", {**_home_context(year, RunForm(), form), "section": "allocation"}, status=400)
 
 
 # --- coordinator: one run ----------------------------------------------------------------------
@@ -243,7 +243,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = _run_context(run)
     if request.htmx:
         return render(request, "allocation/run_detail.html#run_live", context, status=_poll_status(run.is_active))
-    return render(request, "allocation/run_detail.html", context)
+    return render(request, "allocation/run_detail.html", {**context, "section": "allocation"})
 
 
 @coordinator_required
@@ -316,7 +316,7 @@ def comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "allocation/comparison_detail.html#comparison_live", context,
                       status=_poll_status(context["any_active"]))
-    return render(request, "allocation/comparison_detail.html", context)
+    return render(request, "allocation/comparison_detail.html", {**context, "section": "allocation"})
 
 
 # --- faculty: my schedule and why --------------------------------------------------------------
@@ -382,7 +382,7 @@ def my_schedule(request: HttpRequest) -> HttpResponse:
         "choosable": list(year.faculty_queryset().order_by("display_name")) if coordinator and year else [],
         "top_choices": sum(1 for r in rows if r["assignment"].rank and r["assignment"].rank <= 3),
     }
-    return render(request, "allocation/my_schedule.html", context)
+    return render(request, "allocation/my_schedule.html", {**context, "section": "schedule"})
 
 
 @login_required
@@ -393,4 +393,4 @@ def assignment_why(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"assignment": assignment, "explanation": explanation, "rank_phrase": rank_phrase(assignment.rank)}
     if request.htmx:
         return render(request, "allocation/assignment_why.html#explanation", context)
-    return render(request, "allocation/assignment_why.html", context)
+    return render(request, "allocation/assignment_why.html", {**context, "section": "schedule"})

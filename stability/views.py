@@ -62,7 +62,7 @@ def _schedule(pk: int) -> Schedule:
 def stability_overview(request: HttpRequest) -> HttpResponse:
     year = year_open_for_preferences()
     if year is None:
-        return render(request, "preferences/no_year.html")
+        return render(request, "preferences/no_year.html", {"section": "stability"})
     return redirect("stability_year", label=year.label)
 
 
@@ -86,7 +86,7 @@ def stability_year(request: HttpRequest, label: int) -> HttpResponse:
     )
     bands = [f"{100 * t:g} %" for t in report_parameters()["thresholds"]]
     context = {"year": year, "years": AcademicYear.objects.order_by("-label"), "rows": rows, "bands": bands}
-    return render(request, "stability/year.html", context)
+    return render(request, "stability/year.html", {**context, "section": "stability"})
 
 
 # --- one schedule's report -------------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def stability_report_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = _report_context(schedule, report)
     if request.htmx:
         return render(request, "stability/report.html#report", context)
-    return render(request, "stability/report.html", context)
+    return render(request, "stability/report.html", {**context, "section": "stability"})
 
 
 @coordinator_required
@@ -200,4 +200,5 @@ def stability_publish(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("stability_report", pk=schedule.pk)
     schedule.refresh_from_db()
     report = stability_report_for(schedule=schedule, actor=request.user)
-    return render(request, "stability/report.html", _report_context(schedule, report, form=form), status=code)
+    return render(request, "stability/report.html", {**_report_context(schedule, report, form=form), "section": "stability"},
+                  status=code)
