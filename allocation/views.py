@@ -48,7 +48,7 @@ def _run_schedule(run: AllocationRun) -> Schedule | None:
 
 @coordinator_required
 def allocation_overview(request: HttpRequest) -> HttpResponse:
-    return redirect_to_current_year(request, "allocation_home")
+    return redirect_to_current_year(request, "allocation_home", section="allocation")
 
 
 def _decorate(run: AllocationRun) -> AllocationRun:
@@ -96,7 +96,7 @@ def allocation_home(request: HttpRequest, label: int) -> HttpResponse:
                     messages.info(request, f"Run #{run.pk} on the same inputs is already under way; showing it instead of starting another.")
                 return redirect("run_detail", pk=run.pk)
         context = _home_context(year, form, ComparisonForm())
-        return render(request, "allocation/home.html", context, status=400)
+        return render(request, "allocation/home.html", {**context, "section": "allocation"}, status=400)
 
     mechanism = request.GET.get("mechanism", "rsd")
     form = RunForm(initial={"mechanism": mechanism if mechanism in MECHANISM_LABELS else "rsd", "seed": request.GET.get("seed")})
@@ -105,7 +105,7 @@ def allocation_home(request: HttpRequest, label: int) -> HttpResponse:
         return render(request, "allocation/home.html#run_options", context)
     if request.htmx and request.htmx.target == "run-list":
         return render(request, "allocation/home.html#run_list", context, status=_poll_status(context["any_active"]))
-    return render(request, "allocation/home.html", context)
+    return render(request, "allocation/home.html", {**context, "section": "allocation"})
 
 
 @coordinator_required
@@ -124,7 +124,7 @@ def comparison_create(request: HttpRequest, label: int) -> HttpResponse:
         else:
             messages.success(request, f"Comparing {len(form.cleaned_data['mechanisms'])} mechanisms on the same preferences.")
             return redirect("comparison_detail", pk=comparison.pk)
-    return render(request, "allocation/home.html", _home_context(year, RunForm(), form), status=400)
+    return render(request, "allocation/home.html", {**_home_context(year, RunForm(), form), "section": "allocation"}, status=400)
 
 
 # --- coordinator: one run ----------------------------------------------------------------------
@@ -241,7 +241,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = _run_context(run)
     if request.htmx:
         return render(request, "allocation/run_detail.html#run_live", context, status=_poll_status(run.is_active))
-    return render(request, "allocation/run_detail.html", context)
+    return render(request, "allocation/run_detail.html", {**context, "section": "allocation"})
 
 
 @coordinator_required
@@ -314,7 +314,7 @@ def comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "allocation/comparison_detail.html#comparison_live", context,
                       status=_poll_status(context["any_active"]))
-    return render(request, "allocation/comparison_detail.html", context)
+    return render(request, "allocation/comparison_detail.html", {**context, "section": "allocation"})
 
 
 # --- faculty: my schedule and why --------------------------------------------------------------
@@ -380,7 +380,7 @@ def my_schedule(request: HttpRequest) -> HttpResponse:
         "choosable": list(year.faculty_queryset().order_by("display_name")) if coordinator and year else [],
         "top_choices": sum(1 for r in rows if r["assignment"].rank and r["assignment"].rank <= 3),
     }
-    return render(request, "allocation/my_schedule.html", context)
+    return render(request, "allocation/my_schedule.html", {**context, "section": "schedule"})
 
 
 @login_required
@@ -391,4 +391,4 @@ def assignment_why(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"assignment": assignment, "explanation": explanation, "rank_phrase": rank_phrase(assignment.rank)}
     if request.htmx:
         return render(request, "allocation/assignment_why.html#explanation", context)
-    return render(request, "allocation/assignment_why.html", context)
+    return render(request, "allocation/assignment_why.html", {**context, "section": "schedule"})

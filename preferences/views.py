@@ -87,7 +87,7 @@ def my_preferences(request: HttpRequest) -> HttpResponse:
         return render(request, "preferences/no_profile.html", status=403)
     year = year_open_for_preferences()
     if year is None:
-        return render(request, "preferences/no_year.html")
+        return render(request, "preferences/no_year.html", {"section": "preferences"})
     weeks = list(year.weeks.order_by("index"))
     latest = submissions_for_user(request.user).filter(faculty=faculty, year=year).order_by("-version").first()
 
@@ -108,7 +108,8 @@ def my_preferences(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Saved version {submission.version} of your preferences for {year}.")
                 return redirect(f"{reverse('my_preferences')}?type={submission.preference_type}")
-        return render(request, "preferences/my_preferences.html", _preference_context(request, faculty, year, form), status=400)
+        return render(request, "preferences/my_preferences.html",
+                      {**_preference_context(request, faculty, year, form), "section": "preferences"}, status=400)
 
     preference_type = request.GET.get("type") or (latest.preference_type if latest else "ordinal")
     if preference_type not in ENTRY_FIELDS:
@@ -117,7 +118,7 @@ def my_preferences(request: HttpRequest) -> HttpResponse:
     context = _preference_context(request, faculty, year, form)
     if request.htmx and request.htmx.target == "preference-form":
         return render(request, "preferences/my_preferences.html#preference_form", context)
-    return render(request, "preferences/my_preferences.html", context)
+    return render(request, "preferences/my_preferences.html", {**context, "section": "preferences"})
 
 
 @login_required
@@ -146,12 +147,12 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         rows.sort(key=lambda r: r["value"])
     blocked = [weeks[i] for i in submission.blocked_weeks]
     return render(request, "preferences/submission_detail.html",
-                  {"submission": submission, "rows": rows, "blocked": blocked, "key": key})
+                  {"submission": submission, "rows": rows, "blocked": blocked, "key": key, "section": "preferences"})
 
 
 @coordinator_required
 def coordinator_overview(request: HttpRequest) -> HttpResponse:
-    return redirect_to_current_year(request, "coordinator_year")
+    return redirect_to_current_year(request, "coordinator_year", section="year")
 
 
 @coordinator_required
@@ -190,4 +191,4 @@ def coordinator_year(request: HttpRequest, label: int) -> HttpResponse:
     }
     if request.htmx:
         return render(request, "preferences/coordinator_year.html#submission_table", context)
-    return render(request, "preferences/coordinator_year.html", context)
+    return render(request, "preferences/coordinator_year.html", {**context, "section": "year"})

@@ -100,8 +100,9 @@ def swap_suggestions_page(request: HttpRequest) -> HttpResponse:
     if faculty is None:
         return _no_faculty(request)
     if schedule is None:
-        return render(request, "stability/market/no_schedule.html", {"faculty": faculty})
-    return render(request, "stability/market/suggestions.html", _suggestion_context(faculty, schedules, schedule))
+        return render(request, "stability/market/no_schedule.html", {"faculty": faculty, "section": "swaps"})
+    return render(request, "stability/market/suggestions.html",
+                  {**_suggestion_context(faculty, schedules, schedule), "section": "swaps"})
 
 
 def _int(value: Any) -> int | None:
@@ -194,7 +195,7 @@ def my_swap_requests(request: HttpRequest) -> HttpResponse:
     if faculty is None:
         return _no_faculty(request)
     if schedule is None:
-        return render(request, "stability/market/no_schedule.html", {"faculty": faculty})
+        return render(request, "stability/market/no_schedule.html", {"faculty": faculty, "section": "swaps"})
     if request.method == "POST":
         excluded = set(schedule.assignments.filter(faculty=faculty).values_list("week_id", flat=True))
         form = SwapRequestForm(request.POST, faculty=faculty, schedule=schedule,
@@ -217,11 +218,11 @@ def my_swap_requests(request: HttpRequest) -> HttpResponse:
                     messages.info(request, f"Request #{swap.pk} posted. {swap.outcome}")
                 return redirect(_back("my_swap_requests", schedule))
         return render(request, "stability/market/my_requests.html",
-                      _requests_context(faculty, schedules, schedule, form), status=400)
+                      {**_requests_context(faculty, schedules, schedule, form), "section": "swaps"}, status=400)
     context = _requests_context(faculty, schedules, schedule)
     if request.htmx and request.htmx.target == "request-lists":
         return render(request, "stability/market/my_requests.html#request_lists", context)
-    return render(request, "stability/market/my_requests.html", context)
+    return render(request, "stability/market/my_requests.html", {**context, "section": "swaps"})
 
 
 ACTIONS = {
@@ -305,7 +306,7 @@ def swap_request_match_view(request: HttpRequest, pk: int) -> HttpResponse:
 def swap_market_overview(request: HttpRequest) -> HttpResponse:
     schedule = published_schedules().first()
     if schedule is None:
-        return render(request, "stability/market/no_schedule.html", {"coordinator": True})
+        return render(request, "stability/market/no_schedule.html", {"coordinator": True, "section": "market"})
     return redirect("swap_market", pk=schedule.pk)
 
 
@@ -338,7 +339,7 @@ def swap_market(request: HttpRequest, pk: int) -> HttpResponse:
     context = _market_context(schedule)
     if request.htmx:
         return render(request, "stability/market/coordinator.html#market_requests", context)
-    return render(request, "stability/market/coordinator.html", context)
+    return render(request, "stability/market/coordinator.html", {**context, "section": "market"})
 
 
 @coordinator_required

@@ -61,7 +61,7 @@ def _schedule(pk: int) -> Schedule:
 @coordinator_required
 @require_GET
 def stability_overview(request: HttpRequest) -> HttpResponse:
-    return redirect_to_current_year(request, "stability_year")
+    return redirect_to_current_year(request, "stability_year", section="stability")
 
 
 @coordinator_required
@@ -84,7 +84,7 @@ def stability_year(request: HttpRequest, label: int) -> HttpResponse:
     )
     bands = [f"{100 * t:g} %" for t in report_parameters()["thresholds"]]
     context = {"year": year, "years": AcademicYear.objects.order_by("-label"), "rows": rows, "bands": bands}
-    return render(request, "stability/year.html", context)
+    return render(request, "stability/year.html", {**context, "section": "stability"})
 
 
 # --- one schedule's report -------------------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def stability_report_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = _report_context(schedule, report)
     if request.htmx:
         return render(request, "stability/report.html#report", context)
-    return render(request, "stability/report.html", context)
+    return render(request, "stability/report.html", {**context, "section": "stability"})
 
 
 @coordinator_required
@@ -198,4 +198,5 @@ def stability_publish(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("stability_report", pk=schedule.pk)
     schedule.refresh_from_db()
     report = stability_report_for(schedule=schedule, actor=request.user)
-    return render(request, "stability/report.html", _report_context(schedule, report, form=form), status=code)
+    return render(request, "stability/report.html", {**_report_context(schedule, report, form=form), "section": "stability"},
+                  status=code)
