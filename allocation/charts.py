@@ -6,18 +6,12 @@ import math
 from collections.abc import Mapping
 from html import escape
 
+from allocation.algorithms.registry import MECHANISM_LABELS
 from gtsched_site.charts import INK, MUTED, PALETTE, bar_chart_svg, fmt, nice_axis_max, num, open_svg, ordinal, y_axis
 
 # Two-line axis labels for narrow charts.
 MECHANISM_SHORT = {"rsd": "RSD", "least_regret": "Least|regret", "min_cost_flow": "Min-cost|flow", "cp_sat": "CP-SAT", "vcg": "VCG"}
 
-MECHANISM_LABELS = {
-    "rsd": "Random serial dictatorship",
-    "least_regret": "Least regret",
-    "min_cost_flow": "Min-cost flow",
-    "cp_sat": "CP-SAT",
-    "vcg": "VCG",
-}
 
 
 def _rank_keys(*distributions: Mapping[str, int]) -> list[int]:

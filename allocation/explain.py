@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from allocation.algorithms import feasibility, registry
+from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import OPTIMAL, Allocation, Problem
-from allocation.models import MECHANISM_LABELS, AllocationRun, Assignment, PreAssignment, Schedule
+from allocation.models import AllocationRun, Assignment, PreAssignment, Schedule
 from allocation.problem import YearProblem, mechanism_options, year_problem
 from preferences.models import Faculty, Week
 

@@ -4,16 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from allocation.algorithms.registry import MECHANISMS
+from allocation.algorithms.registry import MECHANISM_LABELS, MECHANISMS
 from preferences.models import AcademicYear, Faculty, Rotation, Week
-
-MECHANISM_LABELS = {
-    "rsd": "Random serial dictatorship",
-    "least_regret": "Least regret",
-    "min_cost_flow": "Min-cost flow",
-    "cp_sat": "CP-SAT",
-    "vcg": "VCG",
-}
 
 
 class Comparison(models.Model):

@@ -37,3 +37,17 @@ def assignments_for_user(user, faculty: Faculty | None = None) -> QuerySet[Assig
         return qs.none()
     published = schedules_for_user(user, faculty).filter(status=Schedule.Status.PUBLISHED).values("pk")
     return qs.filter(Q(faculty=faculty) | Q(schedule__in=published))
+
+
+def current_schedule(*, year: AcademicYear, include_drafts: bool) -> Schedule | None:
+    """The schedule of a year that people work from: the published one. Only when none is published, and only for
+    those who see drafts (coordinators), the newest draft."""
+    published = Schedule.objects.filter(year=year, status=Schedule.Status.PUBLISHED).first()
+    if published is not None or not include_drafts:
+        return published
+    return Schedule.objects.filter(year=year, status=Schedule.Status.DRAFT).order_by("-created_at", "-pk").first()
+
+
+def current_schedule_for(user, *, year: AcademicYear) -> Schedule | None:
+    """`current_schedule` as this user may see it: faculty see published schedules only, coordinators drafts too."""
+    return current_schedule(year=year, include_drafts=is_coordinator(user))

@@ -17,10 +17,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from allocation.charts import MECHANISM_LABELS, comparison_svg, metric_bars_svg, ordinal, rank_distribution_svg
+from allocation.algorithms.registry import MECHANISM_LABELS
+from allocation.charts import comparison_svg, metric_bars_svg, rank_distribution_svg
 from allocation.forms import MECHANISM_HELP, ComparisonForm, RunForm
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
+from allocation.querysets import current_schedule_for
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain, comparison_start
+from gtsched_site.charts import ordinal
 from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear, Faculty
 from preferences.querysets import access_year, faculty_for_user, is_coordinator
@@ -330,19 +333,9 @@ def assignments_for_user(user) -> QuerySet[Assignment]:
     return qs.none()
 
 
-def schedule_for_faculty_view(year: AcademicYear) -> Schedule | None:
-    """The schedule faculty see for a year: the published one, else the newest completed run's draft."""
-    published = Schedule.objects.filter(year=year, status=Schedule.Status.PUBLISHED).first()
-    if published is not None:
-        return published
-    run = (AllocationRun.objects.filter(year=year, status=AllocationRun.Status.COMPLETED)
-           .order_by("-finished_at", "-pk").first())
-    return _run_schedule(run) if run is not None else None
-
-
-def _years_with_schedules() -> list[AcademicYear]:
+def _years_with_schedules(user) -> list[AcademicYear]:
     years = AcademicYear.objects.order_by("-label")
-    return [y for y in years if schedule_for_faculty_view(y) is not None]
+    return [y for y in years if current_schedule_for(user, year=y) is not None]
 
 
 def rank_phrase(rank: int | None) -> str:
@@ -361,10 +354,10 @@ def my_schedule(request: HttpRequest) -> HttpResponse:
     if faculty is None and not coordinator:
         return render(request, "preferences/no_profile.html", status=403)
 
-    years = _years_with_schedules()
+    years = _years_with_schedules(request.user)
     year_label = request.GET.get("year")
     year = next((y for y in years if str(y.label) == year_label), years[0] if years else None)
-    schedule = schedule_for_faculty_view(year) if year else None
+    schedule = current_schedule_for(request.user, year=year) if year else None
     rows = []
     if schedule is not None and faculty is not None:
         for a in schedule.assignments.filter(faculty=faculty).select_related("week", "rotation").order_by("week__index"):

@@ -22,6 +22,14 @@ _STRATEGIES = {
 }
 
 MECHANISMS = tuple(_STRATEGIES)
+# What people read: the page, the API's labels and the charts all name a mechanism this way.
+MECHANISM_LABELS = {
+    "rsd": "Random serial dictatorship",
+    "least_regret": "Least regret",
+    "min_cost_flow": "Min-cost flow",
+    "cp_sat": "CP-SAT",
+    "vcg": "VCG",
+}
 
 _COST = OptionSpec("cost", str, "squared", ("squared", "linear"), help="regret per assignment: (r − 1)² or r − 1")
 

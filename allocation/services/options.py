@@ -11,8 +11,8 @@ import numpy as np
 from django.core.exceptions import ValidationError
 
 from allocation.algorithms import registry
+from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import OptionError, OptionSpec, Problem
-from allocation.models import MECHANISM_LABELS
 from allocation.problem import NON_RESPONDENT_POLICIES
 
 logger = logging.getLogger(__name__)

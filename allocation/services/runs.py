@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from allocation.algorithms import feasibility, registry
 from allocation.algorithms import stats as run_stats
+from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import Allocation
-from allocation.models import MECHANISM_LABELS, AllocationRun, Comparison
+from allocation.models import AllocationRun, Comparison
 from allocation.problem import YearProblem, mechanism_options, run_fingerprint, year_problem
 from allocation.services.options import (
     options_clean,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from allocation import tasks
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
@@ -379,10 +380,11 @@ def test_the_comparison_partial_polls_while_a_run_is_active(client_as, coordinat
 # --- my schedule and why -----------------------------------------------------------------------
 
 def test_my_schedule_shows_my_weeks_with_the_rank_each_had(client_as, completed_run, faculty, other_faculty):
+    Schedule.objects.filter(run=completed_run).update(status=Schedule.Status.PUBLISHED, published_at=timezone.now())
     mine = list(Assignment.objects.filter(schedule__run=completed_run, faculty=faculty))
     theirs = list(Assignment.objects.filter(schedule__run=completed_run, faculty=other_faculty))
     html = client_as(faculty.user).get(reverse("my_schedule")).content.decode()
-    assert "Draft" in html
+    assert "Published" in html and "Draft" not in html
     assert html.count('class="why-row"') == len(mine)
     for a in mine:
         assert reverse("assignment_why", args=[a.pk]) in html
@@ -405,7 +407,17 @@ def test_the_published_schedule_wins_over_a_newer_draft(client_as, coordinator, 
 def test_before_any_run_faculty_are_told_there_is_no_schedule_yet(client_as, faculty, submitted):
     response = client_as(faculty.user).get(reverse("my_schedule"))
     assert response.status_code == 200
-    assert "No schedule yet" in response.content.decode()
+    assert "No schedule published yet" in response.content.decode()
+
+
+def test_faculty_never_see_a_draft_but_coordinators_do(client_as, coordinator, completed_run, faculty):
+    response = client_as(faculty.user).get(reverse("my_schedule"))
+    html = response.content.decode()
+    assert response.context["schedule"] is None and 'class="why-row"' not in html
+    assert "No schedule published yet" in html and "Draft" not in html
+    response = client_as(coordinator).get(reverse("my_schedule"), {"faculty": faculty.pk})
+    assert response.context["schedule"] == Schedule.objects.get(run=completed_run)
+    assert "Draft" in response.content.decode()
 
 
 def test_a_coordinator_can_look_at_anyones_schedule(client_as, coordinator, completed_run, faculty):

@@ -11,10 +11,11 @@ import threading
 
 import pytest
 from django.db import close_old_connections, connection
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from allocation import tasks
-from allocation.models import AllocationRun, Assignment
+from allocation.models import AllocationRun, Assignment, Schedule
 from preferences.services import preferences_submit
 from tests.browser.session import log_in
 from tests.factories import FacultyFactory, UserFactory, make_year
@@ -134,14 +135,16 @@ def test_coordinator_watches_a_run_finish_and_compares_then_faculty_asks_why(
     expect(page.locator("#run-list tbody tr")).to_have_count(6)
     page.screenshot(path=str(screenshot_dir / "allocation-runs.png"), full_page=True)
 
-    # A faculty member opens their schedule (the newest completed run's draft) and asks why.
+    # The newest run's draft is published (the stability flow publishes through the gate); a faculty member opens
+    # their schedule and asks why. Faculty never see drafts.
+    newest = AllocationRun.objects.filter(status="completed").order_by("-finished_at", "-pk").first()
+    Schedule.objects.filter(run=newest).update(status=Schedule.Status.PUBLISHED, published_at=timezone.now())
     page.click("button:has-text('Log out')")
     log_in(page, live_server, faculty.user.username)
     page.goto(f"{live_server.url}/schedule/")
     expect(page.locator("h1")).to_contain_text("My schedule")
-    expect(page.locator(".deadline.draft")).to_be_visible()
+    expect(page.locator(".deadline.open")).to_be_visible()
     rows = page.locator("table.my-weeks tbody tr:not(.why-row)")
-    newest = AllocationRun.objects.filter(status="completed").order_by("-finished_at", "-pk").first()
     mine = Assignment.objects.filter(schedule__run=newest, faculty=faculty).order_by("week__index")
     expect(rows).to_have_count(mine.count())
     first = mine.first()
