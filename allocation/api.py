@@ -47,7 +47,7 @@ from allocation.serializers import (
     run_schedule,
 )
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain
-from gtsched_site.api import query_filters
+from gtsched_site.api import ListFilterMixin
 from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
 from preferences.querysets import is_coordinator, own_faculty
@@ -141,7 +141,7 @@ _400_START = OpenApiResponse(
         responses={200: RunSerializer, 401: _401, 403: _403_RUNS, 404: _404},
     ),
 )
-class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class RunViewSet(ListFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Allocation runs. Coordinators only: faculty and other users get 403 (runs hold everyone's lottery
     positions and payments; faculty read their outcome through /assignments/)."""
 
@@ -152,16 +152,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
     def get_serializer_class(self) -> type:
         return RunStartSerializer if self.action == "create" else RunSerializer
 
-    def filter_queryset(self, queryset: QuerySet[AllocationRun]) -> QuerySet[AllocationRun]:
-        if self.action == "list":
-            filters = query_filters(RunFilterSerializer, self.request)
-            if "year" in filters:
-                queryset = queryset.filter(year__label=filters["year"])
-            if "mechanism" in filters:
-                queryset = queryset.filter(mechanism=filters["mechanism"])
-            if "status" in filters:
-                queryset = queryset.filter(status=filters["status"])
-        return queryset
+    list_filter_serializer = RunFilterSerializer
+    list_filters = {"year": "year__label", "mechanism": "mechanism", "status": "status"}
 
     @extend_schema(
         operation_id="runs_start",
@@ -344,7 +336,7 @@ class VcgAuctionView(_MechanismOperationView):
         summary="One schedule with its counts", responses={200: ScheduleSerializer, 401: _401, 404: _404}
     ),
 )
-class ScheduleViewSet(ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
+class ScheduleViewSet(ListFilterMixin, ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
     """Schedules. Coordinators see every schedule; faculty see the schedules of their years — drafts included,
     but through /assignments/ only their own rows of a draft; the whole schedule once it is published."""
 
@@ -354,14 +346,8 @@ class ScheduleViewSet(ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ScheduleSerializer
 
-    def filter_queryset(self, queryset: QuerySet[Schedule]) -> QuerySet[Schedule]:
-        if self.action == "list":
-            filters = query_filters(ScheduleFilterSerializer, self.request)
-            if "year" in filters:
-                queryset = queryset.filter(year__label=filters["year"])
-            if "status" in filters:
-                queryset = queryset.filter(status=filters["status"])
-        return queryset
+    list_filter_serializer = ScheduleFilterSerializer
+    list_filters = {"year": "year__label", "status": "status"}
 
 
 @extend_schema_view(
@@ -372,7 +358,7 @@ class ScheduleViewSet(ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
     ),
     retrieve=extend_schema(summary="One assignment", responses={200: AssignmentSerializer, 401: _401, 404: _404}),
 )
-class AssignmentViewSet(ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
+class AssignmentViewSet(ListFilterMixin, ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
     """Assignments. Coordinators see all; faculty see their own in any schedule, and every assignment of a
     published schedule of their years (colleagues' rank, utility and mechanism data stay null). In a draft
     schedule a faculty member sees only their own rows."""
@@ -384,16 +370,9 @@ class AssignmentViewSet(ViewerContextMixin, viewsets.ReadOnlyModelViewSet):
             "schedule_id", "week__index", "rotation__name", "faculty__external_id"
         )
 
-    def filter_queryset(self, queryset: QuerySet[Assignment]) -> QuerySet[Assignment]:
-        if self.action == "list":
-            filters = query_filters(AssignmentFilterSerializer, self.request)
-            if "schedule" in filters:
-                queryset = queryset.filter(schedule_id=filters["schedule"])
-            if "faculty" in filters:
-                queryset = queryset.filter(faculty__external_id=filters["faculty"])
-            if "week" in filters:
-                queryset = queryset.filter(**filters["week"])
-        return queryset
+    list_filter_serializer = AssignmentFilterSerializer
+    list_filters = {"schedule": "schedule_id", "faculty": "faculty__external_id",
+                    "week": lambda queryset, lookup: queryset.filter(**lookup)}  # by id or by start date
 
     @extend_schema(
         operation_id="assignments_why",

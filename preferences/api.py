@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from gtsched_site.api import query_filters
+from gtsched_site.api import ListFilterMixin
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.querysets import faculty_for_user, is_coordinator, submissions_for_user
 from preferences.serializers import (
@@ -70,16 +70,14 @@ class AcademicYearViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(parameters=[WeekFilterSerializer]))
-class WeekViewSet(viewsets.ReadOnlyModelViewSet):
+class WeekViewSet(ListFilterMixin, viewsets.ReadOnlyModelViewSet):
     """Weeks of every year; ?year=<label> for one year."""
 
     queryset = Week.objects.select_related("year").order_by("-year__label", "index")
     serializer_class = WeekSerializer
 
-    def filter_queryset(self, queryset: QuerySet[Week]) -> QuerySet[Week]:
-        if self.action == "list" and (label := query_filters(WeekFilterSerializer, self.request).get("year")):
-            queryset = queryset.filter(year__label=label)
-        return queryset
+    list_filter_serializer = WeekFilterSerializer
+    list_filters = {"year": "year__label"}
 
 
 class RotationViewSet(viewsets.ReadOnlyModelViewSet):
@@ -97,7 +95,7 @@ class FacultyViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(parameters=[SubmissionFilterSerializer]))
-class SubmissionViewSet(viewsets.ReadOnlyModelViewSet):
+class SubmissionViewSet(ListFilterMixin, viewsets.ReadOnlyModelViewSet):
     """Every stored version of preferences; faculty see only their own, coordinators all."""
 
     serializer_class = SubmissionSerializer
@@ -105,14 +103,8 @@ class SubmissionViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[PreferenceSubmission]:
         return submissions_visible_to(self.request.user)
 
-    def filter_queryset(self, queryset: QuerySet[PreferenceSubmission]) -> QuerySet[PreferenceSubmission]:
-        if self.action == "list":
-            filters = query_filters(SubmissionFilterSerializer, self.request)
-            if "year" in filters:
-                queryset = queryset.filter(year__label=filters["year"])
-            if "faculty" in filters:
-                queryset = queryset.filter(faculty__external_id=filters["faculty"])
-        return queryset
+    list_filter_serializer = SubmissionFilterSerializer
+    list_filters = {"year": "year__label", "faculty": "faculty__external_id"}
 
 
 # --- operations ----------------------------------------------------------------------------------

@@ -19,18 +19,24 @@ import numpy as np
 from allocation.algorithms.types import OptionError, Problem
 
 
+def eligibility(value: Any) -> np.ndarray:
+    """The (faculty, week, rotation) boolean eligibility array, or ValueError saying what it is instead."""
+    eligible = np.asarray(value)
+    if eligible.ndim != 3 or eligible.dtype != bool:
+        raise ValueError(
+            f"eligible must be a boolean (faculty, week, rotation) array, got dtype {eligible.dtype} "
+            f"and shape {eligible.shape}."
+        )
+    return eligible
+
+
 def problem(p: Problem) -> Problem:
     """Check shapes, integer demand/capacity, finite utilities, ranks in range and the pre-assignments.
 
     Rank rows are checked for range (1..W), not proven to be permutations: a full proof costs a sort of every
     row, and the shared utility builder already guarantees it.
     """
-    eligible = np.asarray(p.eligible)
-    if eligible.ndim != 3 or eligible.dtype != bool:
-        raise ValueError(
-            f"eligible must be a boolean (faculty, week, rotation) array, got dtype {eligible.dtype} "
-            f"and shape {eligible.shape}."
-        )
+    eligible = eligibility(p.eligible)
     n, n_weeks, n_rot = eligible.shape
     for name in ("utility", "rank", "listed", "value"):
         shape = np.shape(getattr(p, name))

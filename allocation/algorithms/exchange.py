@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from allocation.algorithms import _validate
+
 EPSILON = 1e-9  # a gain counts only above ε (DESIGN §9)
 
 
@@ -79,12 +81,7 @@ def swap_problem_check(p: SwapProblem) -> SwapProblem:
     (all False when None). A current assignment need not be eligible (an imported schedule may break a rule
     since fixed); a swap only ever moves faculty into eligible slots.
     """
-    eligible = np.asarray(p.eligible)
-    if eligible.ndim != 3 or eligible.dtype != bool:
-        raise ValueError(
-            f"eligible must be a boolean (faculty, week, rotation) array, got dtype {eligible.dtype} "
-            f"and shape {eligible.shape}."
-        )
+    eligible = _validate.eligibility(p.eligible)
     n, n_weeks, n_rot = eligible.shape
     utility = np.asarray(p.utility)
     if utility.shape != (n, n_weeks):
