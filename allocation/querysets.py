@@ -39,6 +39,15 @@ def assignments_for_user(user, faculty: Faculty | None = None) -> QuerySet[Assig
     return qs.filter(Q(faculty=faculty) | Q(schedule__in=published))
 
 
+def assignments_explained_to(user) -> QuerySet[Assignment]:
+    """Assignments whose "why did I get this?" a user may read: coordinators every one, faculty only their own."""
+    qs = Assignment.objects.select_related("schedule", "schedule__year", "faculty", "week", "rotation")
+    if is_coordinator(user):
+        return qs
+    faculty = own_faculty(user)
+    return qs.filter(faculty=faculty) if faculty is not None else qs.none()
+
+
 def current_schedule(*, year: AcademicYear, include_drafts: bool) -> Schedule | None:
     """The schedule of a year that people work from: the published one. Only when none is published, and only for
     those who see drafts (coordinators), the newest draft."""

@@ -21,7 +21,7 @@ from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.charts import comparison_svg, metric_bars_svg, rank_distribution_svg
 from allocation.forms import MECHANISM_HELP, ComparisonForm, RunForm
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
-from allocation.querysets import current_schedule_for
+from allocation.querysets import assignments_explained_to, current_schedule_for
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain, comparison_start
 from gtsched_site.charts import ordinal
 from gtsched_site.permissions import coordinator_required
@@ -323,16 +323,6 @@ def comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- faculty: my schedule and why --------------------------------------------------------------
 
 
-def assignments_for_user(user) -> QuerySet[Assignment]:
-    """Assignments a user may read: coordinators every one, faculty only their own."""
-    qs = Assignment.objects.select_related("schedule", "schedule__year", "faculty", "week", "rotation")
-    if is_coordinator(user):
-        return qs
-    if user and user.is_authenticated:
-        return qs.filter(faculty__user=user)
-    return qs.none()
-
-
 def _years_with_schedules(user) -> list[AcademicYear]:
     years = AcademicYear.objects.order_by("-label")
     return [y for y in years if current_schedule_for(user, year=y) is not None]
@@ -379,7 +369,7 @@ def my_schedule(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def assignment_why(request: HttpRequest, pk: int) -> HttpResponse:
-    assignment = get_object_or_404(assignments_for_user(request.user), pk=pk)
+    assignment = get_object_or_404(assignments_explained_to(request.user), pk=pk)
     explanation = assignment_explain(assignment=assignment)
     context = {"assignment": assignment, "explanation": explanation, "rank_phrase": rank_phrase(assignment.rank)}
     if request.htmx:
