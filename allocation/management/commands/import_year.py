@@ -10,7 +10,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from preferences.exchange import ImportReport, validation_messages, year_import
+from allocation.exchange import ImportReport, year_file_import
+from preferences.exchange import validation_messages
 from preferences.models import AcademicYear
 
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         as_json = options["json"]
         try:
             data = read_year_file(options["file"])
-            report = year_import(data=data)
+            report = year_file_import(data=data)
         except YearFileUnreadable as exc:
             self.fail({"file": [str(exc)]}, as_json=as_json, head=f"Cannot import {options['file']}:")
         except ValidationError as exc:

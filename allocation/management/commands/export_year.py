@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from preferences.exchange import year_export
+from allocation.exchange import year_file_export
 from preferences.models import AcademicYear
 
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if year is None:
             known = ", ".join(str(label) for label in AcademicYear.objects.order_by("label").values_list("label", flat=True))
             _fail(f"no academic year {options['year']} (known years: {known or 'none'})", as_json=as_json, stdout=self.stdout)
-        data = year_export(year=year)
+        data = year_file_export(year=year)
         text = json.dumps(data, indent=2, ensure_ascii=False)
         if not output:
             self.stdout.write(text)
