@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from allocation.models import Assignment, Schedule
+from allocation.querysets import current_schedule
 from preferences.exchange import (
     ImportedYear,
     PreferencesImportReport,
@@ -153,10 +154,7 @@ def schedule_import(
 
 def schedule_export(*, year: AcademicYear) -> list[dict[str, str]]:
     """The year's published schedule, else its newest draft, as `schedule` rows of the year file."""
-    schedule = (
-        year.schedules.filter(status=Schedule.Status.PUBLISHED).first()
-        or year.schedules.filter(status=Schedule.Status.DRAFT).order_by("-created_at", "-pk").first()
-    )
+    schedule = current_schedule(year=year, include_drafts=True)  # the file is a coordinator's
     if schedule is None:
         return []
     rows = schedule.assignments.order_by("week__index", "rotation__name", "faculty__external_id").values_list(
