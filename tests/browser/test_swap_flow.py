@@ -76,7 +76,7 @@ cycle_market, erin = shared.cycle_market, shared.erin
 def test_coordinator_clears_a_trading_cycle_from_the_market_page(
     page, live_server, cycle_market, coordinator, faculty, other_faculty, carol, screenshot_dir,
 ):
-    from stability.market import swap_request_create
+    from stability.market.requests import swap_request_create
     from tests.stability.market_fixtures import slot
 
     weeks = {w.index: w for w in cycle_market.year.weeks.all()}

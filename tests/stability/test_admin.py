@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from allocation.models import Schedule
+from stability.gate import schedule_publish
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange
-from stability.services import schedule_publish, stability_report_for
+from stability.reports import stability_report_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 
@@ -103,7 +104,7 @@ def test_stability_records_are_listed_read_only(admin_client_, critical_draft, c
     report = stability_report_for(schedule=critical_draft)
     result = schedule_publish(schedule=critical_draft, actor=coordinator, force=True, reason=REASON, channel="api")
     [swap] = result.report.payload["recommended_swaps"]
-    from stability.services import schedule_recommended_swap_apply
+    from stability.gate import schedule_recommended_swap_apply
 
     change = schedule_recommended_swap_apply(schedule=critical_draft, assignment_a=swap["assignment_a"],
                                              assignment_b=swap["assignment_b"], actor=coordinator)

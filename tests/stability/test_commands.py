@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from stability.gate import schedule_publish
 from stability.models import NashStabilityReport, PredictionCalibration
-from stability.services import schedule_publish
 from tests.stability.test_services import linear_history  # noqa: F401 — shared fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
