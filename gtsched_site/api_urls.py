@@ -5,6 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("preferences.api_urls")),
     path("", include("stability.api_urls")),  # before allocation: /schedules/{id}/stability, /publish, /analytics
-    path("", include("stability.market_api_urls")),
+    path("", include("stability.market.api_urls")),
     path("", include("allocation.api_urls")),
 ]

@@ -2,7 +2,7 @@
 calibrations, all read-only (an estimate may be deleted, to be recomputed), and the
 "Publish through the stability gate" action, which this module adds to allocation's ScheduleAdmin.
 
-The action calls the same gate as the coordinator page and the API (stability.services.schedule_publish), after an
+The action calls the same gate as the coordinator page and the API (stability.gate.schedule_publish), after an
 intermediate confirmation page that shows the report; CRITICAL needs "force" ticked and a written reason.
 """
 
@@ -16,6 +16,7 @@ from allocation.admin import ScheduleAdmin
 from allocation.models import Schedule
 from gtsched_site.admin import ReadOnlyAdmin
 from stability.forms import PublishForm, publication_messages
+from stability.gate import critical_refusal
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
@@ -23,7 +24,7 @@ from stability.models import (
     PublicationRecord,
     StabilityLevel,
 )
-from stability.services import critical_refusal, stability_report_for
+from stability.reports import stability_report_for
 
 
 @admin.register(NashStabilityReport)

@@ -1,7 +1,7 @@
 """REST edges of the stability app (DESIGN §9, §10): a schedule's report, the publish gate, analytics, the
 game-theory operations and the stored reports.
 
-Thin: parse, authorise, call stability.services (the same services the coordinator pages, the admin action and
+Thin: parse, authorise, call the stability services (the same services the coordinator pages, the admin action and
 `manage.py stability` call), serialize. Who may do what:
 
 - Publishing, /game-theory/nash-stable-schedule, /game-theory/price-of-anarchy/{year}, /schedules/{id}/analytics
@@ -31,7 +31,12 @@ from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
 from preferences.querysets import is_coordinator, own_faculty
 from preferences.serializers import DETAIL_SCHEMA, FIELD_ERRORS_SCHEMA
+from stability.algorithms.types import ACCEPTABLE_POA
+from stability.gate import PublishRefused, schedule_publish
 from stability.models import NashStabilityReport
+from stability.parameters import report_parameters
+from stability.price_requests import price_of_anarchy_request
+from stability.reports import schedule_for_year, stability_report_for
 from stability.serializers import (
     AnalyticsSerializer,
     NashStableScheduleSerializer,
@@ -43,16 +48,7 @@ from stability.serializers import (
     ReportFilterSerializer,
     StabilityReportSerializer,
 )
-from stability.services import (
-    ACCEPTABLE_POA,
-    PublishRefused,
-    price_of_anarchy_request,
-    report_parameters,
-    schedule_analytics,
-    schedule_for_year,
-    schedule_publish,
-    stability_report_for,
-)
+from stability.summaries import schedule_analytics
 
 COORDINATORS_ONLY = "Only coordinators can publish schedules or read stability analyses."
 DRAFT_FOR_FACULTY = "Faculty can read the stability report of a published schedule only; this one is a draft."
@@ -210,7 +206,7 @@ class NashStableScheduleView(generics.GenericAPIView):
             if year is None:
                 return Response({"academic_year": [f"Unknown academic year {data['academic_year']}."]},
                                 status=status.HTTP_400_BAD_REQUEST)
-            schedule = schedule_for_year(year=year)
+            schedule = schedule_for_year(year=year, user=request.user)
             if schedule is None:
                 return Response({"academic_year": [f"Academic year {year.label} has no published or draft schedule yet."]},
                                 status=status.HTTP_400_BAD_REQUEST)
@@ -245,7 +241,7 @@ class PriceOfAnarchyView(generics.GenericAPIView):
         query = PriceOfAnarchyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         year = _year(academic_year)
-        schedule = schedule_for_year(year=year)
+        schedule = schedule_for_year(year=year, user=request.user)
         if schedule is None:
             raise NotFound(f"Academic year {year.label} has no published or draft schedule yet.")
         # Always with the dynamics: a large schedule's ordinary report skips them (restarts None), this one may not.

@@ -6,4 +6,6 @@ class StabilityConfig(AppConfig):
     name = 'stability'
 
     def ready(self) -> None:
-        from stability import market_admin, receivers  # noqa: F401  (admin registrations; allocation's signals)
+        # admin registrations of the swap market; the receivers of allocation's signals
+        from stability import receivers  # noqa: F401
+        from stability.market import admin  # noqa: F401

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 
-ID_MAX = 2**63 - 1
+from gtsched_site.limits import ID_MAX
+from stability.gate import PublishRefused, schedule_publish
 
 
 class PublishForm(forms.Form):
@@ -20,14 +22,14 @@ class PublishForm(forms.Form):
     )
 
     def add_service_errors(self, exc: ValidationError) -> None:
-        for field, messages in exc.message_dict.items():
-            for message in messages:
-                self.add_error(field if field in self.fields else None, message)
+        """The gate's refusal on the field it names, else on the form, without the key in words (unlike
+        gtsched_site.forms.add_service_errors): its messages are whole sentences."""
+        for field, texts in exc.message_dict.items():
+            for text in texts:
+                self.add_error(field if field in self.fields else None, text)
 
     def publish(self, *, schedule, actor, channel: str):
         """Run the gate on the valid form: (result, 200), or (None, 409/400) with the refusal on the form's fields."""
-        from stability.services import PublishRefused, schedule_publish
-
         try:
             result = schedule_publish(
                 schedule=schedule, actor=actor, force=self.cleaned_data["force"],
@@ -44,8 +46,6 @@ class PublishForm(forms.Form):
 
 def publication_messages(result) -> list[tuple[int, str]]:
     """(message level, text) for a publication, as the page and the admin both show it."""
-    from django.contrib import messages
-
     out = [(messages.SUCCESS, f"“{result.schedule.name}” is published for {result.schedule.year}"
             + (" over the CRITICAL report; the override and its reason are recorded." if result.forced else "."))]
     out += [(messages.WARNING, w) for w in result.warnings if not result.forced or "CRITICAL" not in w]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 from django.conf import settings
 from django.db import models
 
 from allocation.models import Assignment, Schedule, ScheduleChange
 from preferences.models import AcademicYear, Faculty, Week
+from stability.algorithms.types import ACCEPTABLE_POA, PriceOfAnarchy
 
 
 class StabilityLevel(models.TextChoices):
@@ -94,11 +96,6 @@ class PriceOfAnarchyEstimate(models.Model):
 
     def as_result(self):
         """The stored estimate as the algorithm's PriceOfAnarchy (what stability_report(price=...) takes)."""
-        import numpy as np
-
-        from stability.algorithms.types import PriceOfAnarchy
-        from stability.algorithms.welfare import ACCEPTABLE_POA
-
         finals = np.array([np.nan if x is None else float(x) for x in self.stable_welfare], dtype=float)
         steps = np.array(self.steps, dtype=np.int64)
         finals.setflags(write=False)

@@ -10,7 +10,8 @@ from django.dispatch import receiver
 
 from allocation.models import Schedule, ScheduleChange
 from allocation.signals import draft_schedule_created, schedule_changed
-from stability import market, services, tasks
+from stability import parameters, reports, tasks
+from stability.market import lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 def estimate_price_of_anarchy(sender, *, schedule_id: int, **kwargs) -> None:
     """Queue the new draft's price-of-anarchy estimate, so its stability report has it when first opened. The run
     is done whatever happens here: a failure to queue (or, with eager tasks, to compute) is logged, not raised."""
-    if not services.price_estimate_precompute_enabled():
+    if not parameters.price_estimate_precompute_enabled():
         return
     try:
         tasks.price_of_anarchy_estimate_task.delay(schedule_id)
@@ -34,13 +35,13 @@ def after_schedule_change(sender, *, change: ScheduleChange, published: bool, **
     if not published:
         return
     with transaction.atomic():
-        market.swap_requests_after_change(change=change)
+        lifecycle.swap_requests_after_change(change=change)
     schedule = Schedule.objects.filter(pk=change.schedule_id).first()
     if schedule is None:
         return
     actor = get_user_model().objects.filter(pk=change.actor_id).first() if change.actor_id else None
     try:
         with transaction.atomic():
-            services.stability_report_create(schedule=schedule, actor=actor)
+            reports.stability_report_create(schedule=schedule, actor=actor)
     except Exception:  # logged for the operators; the schedule change itself is already recorded
         logger.exception("Refreshing the stability report of schedule %s failed after a swap", change.schedule_id)

@@ -12,10 +12,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from gtsched_site.limits import ID_MAX
+from stability.algorithms.types import ACCEPTABLE_POA
 from stability.models import NashStabilityReport, PublicationRecord
-from stability.services import ACCEPTABLE_POA, MAX_RESTARTS
-
-ID_MAX = 2**63 - 1
+from stability.parameters import MAX_RESTARTS
+from stability.recommendations import recommendation_sentences
 
 
 class InstabilitySerializer(serializers.Serializer):
@@ -165,7 +166,7 @@ class StabilityReportSerializer(serializers.ModelSerializer):
     def _sentences(self, report: NashStabilityReport, key: str) -> list[str]:
         """Warnings or recommendations; for a faculty member, without the sentences that name anyone."""
         payload = report.payload or {}
-        sentences = [str(s) for s in payload.get(key, [])]
+        sentences = recommendation_sentences(payload) if key == "recommendations" else [str(s) for s in payload.get(key, [])]
         if not self._own():
             return sentences
         names = {name for name in _names(payload) if name}

@@ -22,18 +22,14 @@ from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear
 from preferences.querysets import access_year
 from preferences.shortcuts import redirect_to_current_year
+from stability.algorithms.types import ACCEPTABLE_POA
 from stability.charts import distance_gauge_svg, gains_svg
 from stability.forms import PublishForm, SwapApplyForm, publication_messages
+from stability.gate import critical_refusal, schedule_recommended_swap_apply
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange, StabilityLevel
-from stability.services import (
-    ACCEPTABLE_POA,
-    critical_refusal,
-    price_of_anarchy_request,
-    report_parameters,
-    schedule_recommended_swap_apply,
-    stability_report_create,
-    stability_report_for,
-)
+from stability.parameters import report_parameters
+from stability.price_requests import price_of_anarchy_request
+from stability.reports import stability_report_create, stability_report_for
 
 LEVEL_SUMMARY = {
     StabilityLevel.STABLE: "Stable: hardly anyone would gain by swapping. Safe to publish.",

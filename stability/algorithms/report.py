@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from stability.algorithms import _state, _validate, swaps, welfare
+from stability.algorithms import _state, _validate, advice, swaps, welfare
 from stability.algorithms.types import (
     EPSILON,
     FORECASTS,
@@ -19,6 +19,7 @@ from stability.algorithms.types import (
     PARTIAL,
     STEP_LIMIT,
     THRESHOLDS,
+    Advice,
     Instability,
     PriceOfAnarchy,
     RecommendedSwap,
@@ -99,7 +100,7 @@ def stability_report(
     distance_after = swaps.distance_with(after_state, None) if recommended else analysis.nash_distance
     welfare_after = after_state.welfare()
     d = analysis.nash_distance
-    level = LEVELS[sum(d >= x for x in t)]
+    level = stability_level(d, t)
     predicted = predicted_swap_requests(m, d, base, pressure)
     outlook = forecast(analysis.num_blocking_swaps)
     report = dict(
@@ -113,9 +114,10 @@ def stability_report(
         top_instabilities=instabilities, recommended_swaps=recommended, forecast=outlook,
     )
     warnings = _warnings(p, report, t, poa)
-    advice = _recommendations(report, base, pressure, distance_after, welfare_after, poa)
+    rows = _recommendations(report, base, pressure, distance_after, welfare_after, poa)
     return StabilityReport(
-        **report, warnings=warnings, recommendations=advice, compute_ms=(time.perf_counter() - started) * 1000,
+        **report, warnings=warnings, recommendations=tuple(advice.advice_text(a.kind, a.values) for a in rows),
+        advice=rows, compute_ms=(time.perf_counter() - started) * 1000,
         distance_after_recommended=distance_after, welfare_after_recommended=welfare_after, thresholds=t,
         base=base, pressure=pressure, epsilon=eps, price_of_anarchy_detail=poa,
     )
@@ -210,32 +212,36 @@ def _warnings(p: SwapProblem, r: dict, t: tuple[float, float, float], poa: Price
 
 def _recommendations(
     r: dict, base: float, pressure: float, distance_after: float, welfare_after: float, poa: PriceOfAnarchy | None,
-) -> tuple[str, ...]:
+) -> tuple[Advice, ...]:
     out = []
     m, d = r["total_assignments"], r["nash_distance"]
     if r["is_nash_equilibrium"]:
-        out.append("The schedule is swap-stable: no two faculty members would both gain by exchanging assignments.")
+        out.append(Advice(advice.STABLE, {}))
     recommended = r["recommended_swaps"]
     if recommended:
-        gain = welfare_after - r["current_welfare"]
-        out.append(f"Execute the {_plural(len(recommended), 'recommended swap')} (no faculty member is in two): "
-                   f"welfare rises by {gain:.3f} and the Nash distance falls from {d:.3f} to {distance_after:.3f}.")
+        out.append(Advice(advice.EXECUTE_RECOMMENDED, {
+            "swaps": len(recommended), "welfare_gain": welfare_after - r["current_welfare"], "distance": d,
+            "distance_after": distance_after,
+        }))
     if r["top_instabilities"]:
         x = r["top_instabilities"][0]
-        out.append(f"The largest instability is assignment {x.assignment} (faculty {x.faculty}, week {x.week}, "
-                   f"rotation {x.rotation}): swapping with assignment {x.partner} (faculty {x.partner_faculty}, "
-                   f"week {x.wanted_week}, rotation {x.wanted_rotation}) gains {x.gain_self:.3f} and "
-                   f"{x.gain_partner:.3f}.")
+        out.append(Advice(advice.LARGEST_INSTABILITY, {
+            "assignment": x.assignment, "faculty": x.faculty, "week": x.week, "rotation": x.rotation,
+            "partner": x.partner, "partner_faculty": x.partner_faculty, "wanted_week": x.wanted_week,
+            "wanted_rotation": x.wanted_rotation, "gain_self": x.gain_self, "gain_partner": x.gain_partner,
+        }))
     if r["forecast"] == "major_revision" or r["stability_level"] == "CRITICAL":
-        out.append("Re-run the allocation, or run blocking-swap dynamics from this schedule, before publishing.")
+        out.append(Advice(advice.RERUN, {}))
     eff = r["efficiency_ratio"]
     if eff < 0.95 and r["optimal_welfare"] > 0:
-        out.append(f"A welfare-maximising re-allocation could raise welfare by "
-                   f"{r['optimal_welfare'] - r['current_welfare']:.3f} (to {r['optimal_welfare']:.3f}).")
+        out.append(Advice(advice.REALLOCATE, {
+            "optimal_welfare": r["optimal_welfare"], "current_welfare": r["current_welfare"],
+        }))
     if m:
-        out.append(f"Expect about {_plural(r['predicted_swap_requests'], 'swap request')} after publication "
-                   f"({m} assignments × ({base:.2f} + {pressure:.2f} × {d:.3f})).")
+        out.append(Advice(advice.EXPECTED_REQUESTS, {
+            "predicted": r["predicted_swap_requests"], "assignments": m, "base": base, "pressure": pressure,
+            "distance": d,
+        }))
     if poa is not None and poa.price_of_anarchy is not None and poa.is_acceptable:
-        out.append(f"The price of anarchy is {poa.price_of_anarchy:.2f} over {poa.restarts} random starts (below "
-                   "1.5): free swapping stays close to the optimal welfare.")
+        out.append(Advice(advice.POA_ACCEPTABLE, {"price_of_anarchy": poa.price_of_anarchy, "restarts": poa.restarts}))
     return tuple(out)

@@ -28,6 +28,7 @@ FITTED = "fitted"              # calibration: least-squares fit done
 INSUFFICIENT_DATA = "insufficient_data"  # calibration: fewer than two distinct distances
 
 LEVELS = ("STABLE", "MARGINAL", "UNSTABLE", "CRITICAL")
+ACCEPTABLE_POA = 1.5  # a price of anarchy below this is acceptable (DESIGN §9)
 THRESHOLDS = (0.05, 0.15, 0.30)
 FORECASTS = ("stable", "minor_adjustments", "major_revision")
 
@@ -176,6 +177,14 @@ class RecommendedSwap:
 
 
 @dataclass(frozen=True)
+class Advice:
+    """One recommendation of a report as data: its kind (stability.algorithms.advice) and the numbers it states."""
+
+    kind: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class StabilityReport:
     """Everything DESIGN §9 asks of a stability report; as_dict() gives JSON-able Python types."""
 
@@ -207,6 +216,7 @@ class StabilityReport:
     pressure: float = 0.50
     epsilon: float = EPSILON
     price_of_anarchy_detail: PriceOfAnarchy | None = field(default=None, repr=False)
+    advice: tuple[Advice, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain Python types only (lists, dicts, str, int, float, bool, None); a non-finite float becomes None."""
@@ -267,6 +277,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value.tolist()]
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):

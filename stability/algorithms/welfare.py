@@ -30,6 +30,7 @@ from ortools.graph.python import min_cost_flow
 
 from stability.algorithms import _batch, _state, _validate
 from stability.algorithms.types import (
+    ACCEPTABLE_POA,
     CONVERGED,
     EPSILON,
     OPTIMAL,
@@ -42,7 +43,6 @@ from stability.algorithms.types import (
 )
 
 SCALE = 10**9
-ACCEPTABLE_POA = 1.5
 _RANDOM_COST = 2**20
 
 

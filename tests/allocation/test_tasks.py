@@ -138,7 +138,7 @@ def test_a_run_nobody_picked_up_stops_blocking_new_starts(tiny):
 
 def test_a_completed_run_stores_the_price_of_anarchy_estimate_its_reports_reuse(tiny):
     from stability.models import PriceOfAnarchyEstimate
-    from stability.services import stability_report_for
+    from stability.reports import stability_report_for
 
     year, _ = tiny
     run, _ = allocation_run_start(year=year, mechanism="least_regret", options={}, seed=3, actor=None, enqueue=False)
@@ -164,7 +164,7 @@ def test_a_failing_estimate_leaves_the_run_completed(tiny, monkeypatch, caplog):
     def broken(**kwargs):
         raise RuntimeError("solver unavailable")
 
-    monkeypatch.setattr("stability.services.price_estimate_ensure", broken)
+    monkeypatch.setattr("stability.estimates.price_estimate_ensure", broken)
     year, _ = tiny
     run, _ = allocation_run_start(year=year, mechanism="rsd", options={}, seed=3, actor=None, enqueue=False)
     assert allocation_run_execute_task.apply(args=[run.pk]).get() == "completed"

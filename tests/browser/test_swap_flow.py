@@ -68,7 +68,7 @@ def test_faculty_requests_a_suggested_swap_and_the_colleague_confirms_it(
 def test_coordinator_clears_a_trading_cycle_from_the_market_page(
     page, live_server, cycle_market, coordinator, faculty, other_faculty, carol, screenshot_dir,
 ):
-    from stability.market import swap_request_create
+    from stability.market.requests import swap_request_create
 
     weeks = {w.index: w for w in cycle_market.year.weeks.all()}
     for person, give, want in ((faculty, 1, 2), (other_faculty, 2, 3), (carol, 3, 1)):

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from allocation.models import Schedule
+from stability.algorithms.report import stability_level as stability_level_for
 from stability.models import NashStabilityReport, PublicationRecord
-from stability.services import stability_level_for
 from tests.factories import FacultyFactory, RotationFactory, ScheduleFactory, SwapRequestFactory, UserFactory, make_year
 
 

@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 
 from allocation.models import Schedule
-from stability.market import swap_request_create
+from stability.gate import schedule_publish, schedule_recommended_swap_apply
+from stability.market.requests import swap_request_create
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
@@ -21,12 +22,7 @@ from stability.models import (
     StrategyPerformance,
     SwapRequest,
 )
-from stability.services import (
-    schedule_publish,
-    schedule_recommended_swap_apply,
-    stability_report_create,
-    stability_report_for,
-)
+from stability.reports import stability_report_create, stability_report_for
 from tests.factories import SwapRequestFactory
 from tests.stability.helpers import slot
 

@@ -9,8 +9,9 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from allocation.models import Schedule
+from stability.gate import schedule_publish
 from stability.models import NashStabilityReport, PublicationRecord
-from stability.services import schedule_publish, stability_report_for
+from stability.reports import stability_report_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 
@@ -256,7 +257,8 @@ def test_price_of_anarchy_reports_poa_pos_and_k(as_, critical_draft):
 
 
 def test_the_price_of_anarchy_estimate_survives_a_swap_and_is_reused(as_, critical_draft, coordinator):
-    from stability.services import schedule_recommended_swap_apply, stability_report_for
+    from stability.gate import schedule_recommended_swap_apply
+    from stability.reports import stability_report_for
 
     url = reverse("price-of-anarchy", args=[2031])
     first = as_("coordinator").get(url, {"restarts": 4}).json()
@@ -355,7 +357,7 @@ def test_a_large_schedules_report_skips_the_dynamics_and_the_price_of_anarchy_ru
     poa = done.json()
     assert poa["restarts"] == 5 and poa["price_of_anarchy"] >= poa["price_of_stability"] >= 1.0
     # From now on every report of this feasible set carries the stored estimate, without a job.
-    from stability.services import stability_report_for
+    from stability.reports import stability_report_for
 
     refreshed = stability_report_for(schedule=critical_draft, refresh=True)
     assert refreshed.price_of_anarchy == poa["price_of_anarchy"] and refreshed.restarts == 5

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from stability.gate import schedule_publish
 from stability.models import NashStabilityReport, PredictionCalibration
-from stability.services import schedule_publish
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 

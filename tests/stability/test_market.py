@@ -10,17 +10,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from allocation.changes import schedule_swaps_apply
 from allocation.models import PublishedScheduleIsImmutable, Schedule
-from stability.market import (
-    strategy_performance_update,
+from stability.market.matching import swap_request_match, swap_requests_clear_cycles, swap_suggestions
+from stability.market.requests import (
     swap_request_cancel,
     swap_request_confirm,
     swap_request_create,
     swap_request_decline,
     swap_request_from_suggestion,
-    swap_request_match,
-    swap_requests_clear_cycles,
-    swap_suggestions,
 )
+from stability.market.strategy import strategy_performance_update
 from stability.models import NashStabilityReport, ScheduleChange, StrategyPerformance, SwapRequest
 from tests.factories import SwapRequestFactory, make_year
 from tests.stability.helpers import slot, weeks_of
@@ -103,7 +101,7 @@ def test_a_second_active_request_for_the_same_week_is_refused(market, faculty):
 
 
 def test_after_cancelling_the_week_can_be_offered_again(market, faculty):
-    swap_request_cancel(request=_post(market, faculty, 0, [1]), actor=faculty.user)
+    swap_request_cancel(swap=_post(market, faculty, 0, [1]), actor=faculty.user)
     assert _post(market, faculty, 0, [2]).status == Status.OPEN
 
 
@@ -161,7 +159,7 @@ def test_a_faculty_member_with_nothing_to_gain_gets_no_suggestions(market, dave)
 
 
 def test_the_matcher_picks_the_counterparty_with_the_largest_mutual_gain(market, faculty, other_faculty):
-    request = swap_request_match(request=_post(market, faculty, 0, [1]))
+    request = swap_request_match(swap=_post(market, faculty, 0, [1]))
     assert request.status == Status.MATCHED
     assert request.counterparty == other_faculty and request.take == slot(market, other_faculty, 1)
     assert request.take_week.index == 1 and request.matched_at is not None
@@ -172,25 +170,25 @@ def test_the_matcher_picks_the_counterparty_with_the_largest_mutual_gain(market,
 
 
 def test_the_matcher_skips_a_counterparty_already_promised_elsewhere(market, faculty, carol, other_faculty):
-    first = swap_request_match(request=_post(market, faculty, 0, [1]))
+    first = swap_request_match(swap=_post(market, faculty, 0, [1]))
     assert first.counterparty == other_faculty
-    second = swap_request_match(request=_post(market, faculty, 4, [1]))
+    second = swap_request_match(swap=_post(market, faculty, 4, [1]))
     assert second.counterparty == carol  # bob's week 1 is promised to the first proposal
 
 
 def test_the_requester_need_not_gain_but_the_counterparty_must_not_lose(market, faculty, other_faculty, dave):
     # Dave (no preferences, .5 everywhere) asks for week 1: bob would gain .4 (.1 → .5), carol .3 (.2 → .5).
-    request = swap_request_match(request=_post(market, dave, 2, [1]))
+    request = swap_request_match(swap=_post(market, dave, 2, [1]))
     assert request.status == Status.MATCHED and request.counterparty == other_faculty
     assert (request.requester_gain, request.counterparty_gain) == pytest.approx((0.0, 0.4))
-    swap_request_cancel(request=request, actor=dave.user)
+    swap_request_cancel(swap=request, actor=dave.user)
     # Alice's week 4 (.5) for dave's week 2 (.4) would cost her .1: no proposal.
-    refused = swap_request_match(request=_post(market, dave, 2, [4]))
+    refused = swap_request_match(swap=_post(market, dave, 2, [4]))
     assert refused.status == Status.OPEN and refused.counterparty is None and "stays open" in refused.outcome
 
 
 def test_an_open_request_nobody_can_take_stays_open_and_says_why(market, dave):
-    request = swap_request_match(request=_post(market, dave, 2, [5]))  # nobody holds week 6
+    request = swap_request_match(swap=_post(market, dave, 2, [5]))  # nobody holds week 6
     assert request.status == Status.OPEN and "stays open" in request.outcome
 
 
@@ -202,7 +200,7 @@ def test_requesting_a_suggestion_proposes_exactly_that_swap_confirmed_by_the_req
 
 
 def test_a_suggestion_no_longer_open_is_refused_on_take_and_nothing_stays(market, faculty, other_faculty, dave):
-    promised = swap_request_match(request=_post(market, dave, 2, [1]))
+    promised = swap_request_match(swap=_post(market, dave, 2, [1]))
     assert promised.take == slot(market, other_faculty, 1)  # bob's week 1 is now promised to dave
     with pytest.raises(ValidationError) as caught:
         swap_request_from_suggestion(actor=faculty.user, give=slot(market, faculty, 0),
@@ -216,14 +214,14 @@ def test_a_suggestion_no_longer_open_is_refused_on_take_and_nothing_stays(market
 
 def test_a_confirmed_swap_is_an_audited_change_of_the_published_schedule(market, faculty, other_faculty,
                                                                          django_capture_on_commit_callbacks):
-    request = swap_request_match(request=_post(market, faculty, 0, [1]))
+    request = swap_request_match(swap=_post(market, faculty, 0, [1]))
     reports_before = NashStabilityReport.objects.filter(schedule=market).count()
-    request = swap_request_confirm(request=request, actor=faculty.user)
+    request = swap_request_confirm(swap=request, actor=faculty.user)
     assert request.status == Status.MATCHED and request.requester_confirmed
     assert not ScheduleChange.objects.exists(), "nothing happens until both sides confirm"
 
     with django_capture_on_commit_callbacks(execute=True):  # the report is refreshed once the swap is committed
-        request = swap_request_confirm(request=request, actor=other_faculty.user)
+        request = swap_request_confirm(swap=request, actor=other_faculty.user)
     assert request.status == Status.EXECUTED and request.closed_at is not None
     assert weeks_of(market, faculty) == [1, 4] and weeks_of(market, other_faculty) == [0]
     change = request.change
@@ -250,34 +248,34 @@ def test_a_confirmed_swap_is_an_audited_change_of_the_published_schedule(market,
 
 def test_a_failing_report_refresh_leaves_the_executed_swap_alone(market, faculty, other_faculty, monkeypatch,
                                                                  django_capture_on_commit_callbacks, caplog):
-    import stability.services
+    import stability.reports
 
     def broken(**kwargs):
         raise RuntimeError("analysis exploded")
 
-    monkeypatch.setattr(stability.services, "stability_report_create", broken)
+    monkeypatch.setattr(stability.reports, "stability_report_create", broken)
     request = swap_request_from_suggestion(actor=faculty.user, give=slot(market, faculty, 0),
                                            take=slot(market, other_faculty, 1))
     with django_capture_on_commit_callbacks(execute=True):
-        request = swap_request_confirm(request=request, actor=other_faculty.user)
+        request = swap_request_confirm(swap=request, actor=other_faculty.user)
     assert request.status == Status.EXECUTED and weeks_of(market, faculty) == [1, 4]
     assert "Refreshing the stability report" in caplog.text
 
 
 def test_only_the_two_parties_confirm(market, faculty, carol, coordinator):
-    request = swap_request_match(request=_post(market, faculty, 0, [1]))
+    request = swap_request_match(swap=_post(market, faculty, 0, [1]))
     for outsider in (carol.user, coordinator):
         with pytest.raises(PermissionDenied):
-            swap_request_confirm(request=request, actor=outsider)
+            swap_request_confirm(swap=request, actor=outsider)
     assert SwapRequest.objects.get(pk=request.pk).status == Status.MATCHED
 
 
 def test_a_proposal_whose_counterparty_week_moved_expires_cleanly(market, faculty, other_faculty, dave):
-    request = swap_request_match(request=_post(market, faculty, 0, [1]))
+    request = swap_request_match(swap=_post(market, faculty, 0, [1]))
     bob, dave_slot = slot(market, other_faculty, 1), slot(market, dave, 2)
     moved = schedule_swaps_apply(schedule=market, pairs=[(bob.pk, dave_slot.pk)], actor=None, reason="elsewhere")
-    swap_request_confirm(request=request, actor=faculty.user)
-    request = swap_request_confirm(request=request, actor=other_faculty.user)
+    swap_request_confirm(swap=request, actor=faculty.user)
+    request = swap_request_confirm(swap=request, actor=other_faculty.user)
     assert request.status == Status.EXPIRED and "changed hands" in request.outcome
     assert request.change is None and list(ScheduleChange.objects.all()) == [moved]
     assert weeks_of(market, faculty) == [0, 4] and weeks_of(market, other_faculty) == [2]
@@ -289,7 +287,7 @@ def test_executing_a_swap_closes_other_requests_on_the_moved_weeks(market, facul
     carols = _post(market, carol, 1, [0])  # wants alice's week 0 too: it will be gone
     request = swap_request_from_suggestion(actor=faculty.user, give=slot(market, faculty, 0),
                                            take=slot(market, other_faculty, 1))
-    swap_request_confirm(request=request, actor=other_faculty.user)
+    swap_request_confirm(swap=request, actor=other_faculty.user)
     bobs.refresh_from_db()
     carols.refresh_from_db()
     assert bobs.status == Status.EXECUTED and "Fulfilled" in bobs.outcome  # he got week 0, the week he asked for
@@ -297,16 +295,16 @@ def test_executing_a_swap_closes_other_requests_on_the_moved_weeks(market, facul
 
 
 def test_only_the_requester_cancels_and_a_declined_request_is_final(market, faculty, other_faculty):
-    request = swap_request_match(request=_post(market, faculty, 0, [1]))
+    request = swap_request_match(swap=_post(market, faculty, 0, [1]))
     with pytest.raises(PermissionDenied):
-        swap_request_cancel(request=request, actor=other_faculty.user)
-    request = swap_request_decline(request=request, actor=other_faculty.user)
+        swap_request_cancel(swap=request, actor=other_faculty.user)
+    request = swap_request_decline(swap=request, actor=other_faculty.user)
     assert request.status == Status.DECLINED and other_faculty.display_name in request.outcome
     with pytest.raises(ValidationError) as caught:
-        swap_request_confirm(request=request, actor=faculty.user)
+        swap_request_confirm(swap=request, actor=faculty.user)
     assert "status" in caught.value.message_dict
     with pytest.raises(ValidationError):
-        swap_request_cancel(request=request, actor=faculty.user)
+        swap_request_cancel(swap=request, actor=faculty.user)
     assert weeks_of(market, faculty) == [0, 4]
 
 
@@ -334,10 +332,10 @@ def test_trading_cycles_clear_a_three_cycle_and_a_two_cycle(cycle_market, facult
     assert alice_r.requester_gain == pytest.approx(0.6)
 
     # Every member confirms; the last confirmation executes the cycle as one audited change.
-    swap_request_confirm(request=alice_r, actor=faculty.user)
-    swap_request_confirm(request=bob_r, actor=other_faculty.user)
+    swap_request_confirm(swap=alice_r, actor=faculty.user)
+    swap_request_confirm(swap=bob_r, actor=other_faculty.user)
     assert not ScheduleChange.objects.exists()
-    done = swap_request_confirm(request=carol_r, actor=carol.user)
+    done = swap_request_confirm(swap=carol_r, actor=carol.user)
     assert done.status == Status.EXECUTED
     change = done.change
     assert change.kind == ScheduleChange.Kind.TRADING_CYCLE and len(change.after) == 3
@@ -345,8 +343,8 @@ def test_trading_cycles_clear_a_three_cycle_and_a_two_cycle(cycle_market, facult
     assert (weeks_of(schedule, faculty), weeks_of(schedule, other_faculty), weeks_of(schedule, carol)) == ([2], [3], [1])
 
     # The 2-cycle is a mutual swap.
-    swap_request_confirm(request=dave_r, actor=dave.user)
-    erin_done = swap_request_confirm(request=erin_r, actor=erin.user)
+    swap_request_confirm(swap=dave_r, actor=dave.user)
+    erin_done = swap_request_confirm(swap=erin_r, actor=erin.user)
     assert erin_done.status == Status.EXECUTED and erin_done.change.kind == ScheduleChange.Kind.TRADING_CYCLE
     assert (weeks_of(schedule, dave), weeks_of(schedule, erin)) == ([6], [5])
 
@@ -355,7 +353,7 @@ def test_declining_a_cycle_reopens_the_other_members(cycle_market, faculty, othe
     requests = [_post(cycle_market, faculty, 1, [2]), _post(cycle_market, other_faculty, 2, [3]),
                 _post(cycle_market, carol, 3, [1])]
     swap_requests_clear_cycles(schedule=cycle_market, actor=coordinator)
-    swap_request_decline(request=requests[1], actor=other_faculty.user)
+    swap_request_decline(swap=requests[1], actor=other_faculty.user)
     states = {r.pk: (r.status, r.cycle) for r in SwapRequest.objects.all()}
     assert states[requests[1].pk][0] == Status.DECLINED
     assert states[requests[0].pk] == (Status.OPEN, None) and states[requests[2].pk] == (Status.OPEN, None)
@@ -406,7 +404,7 @@ def test_strategy_performance_follows_the_replicator_formula(market, faculty, ot
 
 
 def test_a_coordinators_recommended_swap_fulfils_the_request_it_answers(market, faculty, other_faculty, coordinator):
-    from stability.services import schedule_recommended_swap_apply
+    from stability.gate import schedule_recommended_swap_apply
 
     request = _post(market, other_faculty, 1, [0])
     change = schedule_recommended_swap_apply(
@@ -420,7 +418,7 @@ def test_a_coordinators_recommended_swap_fulfils_the_request_it_answers(market, 
 
 
 def test_a_coordinators_swap_expires_requests_whose_week_moved_elsewhere(market, faculty, other_faculty, coordinator):
-    from stability.services import schedule_recommended_swap_apply
+    from stability.gate import schedule_recommended_swap_apply
 
     request = _post(market, faculty, 0, [2])  # alice offers week 0 for week 2; the coordinator moves her to week 1
     schedule_recommended_swap_apply(
@@ -432,7 +430,7 @@ def test_a_coordinators_swap_expires_requests_whose_week_moved_elsewhere(market,
 
 
 def test_publishing_a_new_schedule_closes_the_requests_on_the_archived_one(market, faculty, other_faculty, coordinator):
-    from stability.services import schedule_publish
+    from stability.gate import schedule_publish
 
     request = _post(market, faculty, 0, [1])
     draft = Schedule.objects.create(year=market.year, name="Second thoughts", source=Schedule.Source.MANUAL)
@@ -449,7 +447,7 @@ def test_publishing_a_new_schedule_closes_the_requests_on_the_archived_one(marke
 def test_an_open_request_on_an_archived_schedule_is_not_matched(market, faculty):
     request = _post(market, faculty, 0, [1])
     Schedule.objects.filter(pk=market.pk).update(status=Schedule.Status.ARCHIVED)
-    matched = swap_request_match(request=request)
+    matched = swap_request_match(swap=request)
     assert matched.status == Status.EXPIRED and matched.counterparty is None
 
 

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from allocation.models import Schedule
-from stability.market import swap_request_create, swap_request_match
+from stability.market.matching import swap_request_match
+from stability.market.requests import swap_request_create
 from stability.models import ScheduleChange, StrategyPerformance, SwapRequest
 from tests.factories import make_year
 from tests.stability.helpers import slot, weeks_of
@@ -57,7 +58,7 @@ def test_listing_and_reading_an_open_request(api_as, market, faculty, who, count
 
 
 def test_a_counterparty_sees_the_proposal_but_not_the_requesters_private_parts(api_as, market, faculty, other_faculty):
-    swap = swap_request_match(request=_open_request(market, faculty))
+    swap = swap_request_match(swap=_open_request(market, faculty))
     body = api_as("other_faculty").get(reverse("swap-request-detail", args=[swap.pk])).json()
     assert body["your_role"] == "counterparty" and body["awaiting_your_confirmation"] is True
     assert body["requester"]["name"] == faculty.display_name
@@ -72,7 +73,7 @@ def test_a_counterparty_sees_the_proposal_but_not_the_requesters_private_parts(a
 @pytest.mark.parametrize("action", ["confirm", "decline", "cancel"])
 @pytest.mark.parametrize("who", CAST + ["carol"])
 def test_request_operations_permission_matrix(api_as, market, faculty, action, who):
-    swap = swap_request_match(request=_open_request(market, faculty))
+    swap = swap_request_match(swap=_open_request(market, faculty))
     response = api_as(who).post(reverse(f"swap-request-{action}", args=[swap.pk]))
     allowed = {
         "confirm": {"faculty", "other_faculty"}, "decline": {"faculty", "other_faculty"},
@@ -197,7 +198,7 @@ def test_bad_ids_are_json_404s_never_500s(api_as, market):
 
 
 def test_confirming_both_sides_executes_the_swap(api_as, market, faculty, other_faculty):
-    swap = swap_request_match(request=_open_request(market, faculty))
+    swap = swap_request_match(swap=_open_request(market, faculty))
     first = api_as("faculty").post(reverse("swap-request-confirm", args=[swap.pk])).json()
     assert first["status"] == "matched" and first["requester_confirmed"] is True
     done = api_as("other_faculty").post(reverse("swap-request-confirm", args=[swap.pk])).json()
@@ -248,7 +249,7 @@ def test_clearing_cycles_answers_the_cycles_proposed(api_as, cycle_market, facul
 
 
 def test_strategy_performance_lists_each_strategy_of_a_year(api_as, market, faculty):
-    swap = swap_request_match(request=_open_request(market, faculty))
+    swap = swap_request_match(swap=_open_request(market, faculty))
     api_as("faculty").post(reverse("swap-request-cancel", args=[swap.pk]))
     assert StrategyPerformance.objects.filter(year=market.year).count() == 4
     rows = api_as("coordinator").get(PERFORMANCE, {"year": market.year.label}).json()["results"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from stability.market import swap_request_create, swap_request_match
+from stability.market.matching import swap_request_match
+from stability.market.requests import swap_request_create
 from stability.models import ScheduleChange, SwapRequest
 from tests.conftest import cast_user
 from tests.stability.helpers import slot, weeks_of
@@ -23,7 +24,7 @@ def _proposal(market, faculty):
     """Alice offers week 0 for week 1; the matcher proposes bob's week 1."""
     swap = swap_request_create(actor=faculty.user, give=slot(market, faculty, 0),
                                wanted_weeks=[market.year.weeks.get(index=1)], strategy="flexible", note="conference")
-    return swap_request_match(request=swap)
+    return swap_request_match(swap=swap)
 
 
 def _is_login_redirect(response) -> bool:

@@ -14,6 +14,9 @@ from django.utils import timezone
 from allocation.changes import schedule_swaps_apply
 from allocation.models import Assignment, PublishedScheduleIsImmutable, Schedule
 from preferences.models import AcademicYear
+from stability.algorithms.report import stability_level as stability_level_for
+from stability.calibration import prediction_calibrate
+from stability.gate import PublishRefused, schedule_publish, schedule_recommended_swap_apply
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
@@ -22,18 +25,8 @@ from stability.models import (
     ScheduleChange,
     StabilityLevel,
 )
-from stability.services import (
-    FAIRNESS_PENDING,
-    PublishRefused,
-    prediction_calibrate,
-    schedule_analytics,
-    schedule_for_year,
-    schedule_publish,
-    schedule_recommended_swap_apply,
-    stability_level_for,
-    stability_report_create,
-    stability_report_for,
-)
+from stability.reports import schedule_for_year, stability_report_create, stability_report_for
+from stability.summaries import FAIRNESS_PENDING, schedule_analytics
 from tests.factories import AllocationRunFactory, ScheduleFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
@@ -488,7 +481,7 @@ def test_a_seed_given_reruns_the_dynamics_and_replaces_the_estimate(critical_dra
 def test_a_schedule_above_the_inline_limit_gets_the_stored_estimate_without_a_job(
     critical_draft, settings, django_capture_on_commit_callbacks
 ):
-    from stability.services import price_of_anarchy_request
+    from stability.price_requests import price_of_anarchy_request
 
     stability_report_for(schedule=critical_draft)          # stores the estimate (3 assignments: inline)
     settings.GTSCHED_STABILITY = {**settings.GTSCHED_STABILITY, "poa_inline_max_assignments": 1}

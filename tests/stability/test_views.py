@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from allocation.models import Schedule
+from stability.gate import schedule_publish
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange
-from stability.services import schedule_publish, stability_report_for
+from stability.reports import stability_report_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("few_restarts")]
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from stability.services import prediction_calibrate
+from stability.calibration import prediction_calibrate
 
 
 class Command(BaseCommand):

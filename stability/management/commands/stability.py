@@ -10,8 +10,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from allocation.models import Schedule
 from preferences.models import AcademicYear
+from stability.algorithms.types import ACCEPTABLE_POA
 from stability.models import NashStabilityReport
-from stability.services import ACCEPTABLE_POA, schedule_for_year, stability_report_create, stability_report_for
+from stability.recommendations import recommendation_sentences
+from stability.reports import schedule_for_year, stability_report_create, stability_report_for
 
 
 class Command(BaseCommand):
@@ -150,6 +152,6 @@ def report_output(schedule: Schedule, report: NashStabilityReport) -> dict[str, 
         "top_instabilities": payload.get("top_instabilities", []),
         "recommended_swaps": payload.get("recommended_swaps", []),
         "warnings": payload.get("warnings", []),
-        "recommendations": payload.get("recommendations", []),
+        "recommendations": recommendation_sentences(payload),
         "compute_ms": report.compute_ms,
     }

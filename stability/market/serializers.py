@@ -1,6 +1,6 @@
 """API shapes of the swap market: swap requests, suggestions, cleared cycles, strategy performance.
 
-Payload serializers check only the shape; stability.market applies the rules, so the pages and the API refuse the
+Payload serializers check only the shape; the stability.market services apply the rules, so the pages and the API refuse the
 same things. A colleague appears by name and week only: their gains (and so the mutual gain, which would reveal
 them) and the weeks a requester wants are shown to coordinators and to the requester, never to the other party.
 """
@@ -13,11 +13,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from gtsched_site.limits import ID_MAX
 from preferences.serializers import WeekRefField
-from stability.market_selectors import awaits_confirmation_from, swap_request_role
+from stability.market.selectors import awaits_confirmation_from, swap_request_role
 from stability.models import StrategyPerformance, SwapRequest
-
-ID_MAX = 2**63 - 1
 
 
 class PersonSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Swap market pages: faculty suggestions and requests, the coordinator's market per schedule (DESIGN §9, §11).
 
 Function-based; HTMX requests get the page's partial, plain POSTs redirect back. Permission checks happen here:
-faculty only ever fetch their own requests and proposals addressed to them (market_selectors); the coordinator
+faculty only ever fetch their own requests and proposals addressed to them (market.selectors); the coordinator
 pages are for staff only.
 """
 
@@ -19,30 +19,26 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from allocation.models import Assignment, Schedule
+from gtsched_site.forms import add_service_errors
 from gtsched_site.permissions import coordinator_required
 from preferences.models import Faculty
 from preferences.querysets import is_coordinator, own_faculty
-from stability.market import (
-    blocked_week_ids,
-    faculty_fit,
-    schedule_nash_distance,
+from stability.market.forms import STRATEGY_HELP, SwapRequestForm
+from stability.market.matching import swap_request_match, swap_requests_clear_cycles, swap_suggestions
+from stability.market.requests import (
     swap_request_cancel,
     swap_request_confirm,
-    swap_request_create,
     swap_request_decline,
-    swap_request_from_suggestion,
-    swap_request_match,
-    swap_requests_clear_cycles,
-    swap_suggestions,
+    swap_request_post,
 )
-from stability.market_forms import STRATEGY_HELP, SwapRequestForm
-from stability.market_selectors import (
+from stability.market.selectors import (
     access_swap_request,
     awaits_confirmation_from,
     published_schedules,
     published_schedules_for_faculty,
     swap_request_role,
 )
+from stability.market.state import blocked_week_ids, faculty_fit, schedule_nash_distance
 from stability.models import StrategyPerformance, SwapRequest
 
 ACTIVE = SwapRequest.ACTIVE
@@ -122,7 +118,7 @@ def swap_suggestion_request(request: HttpRequest) -> HttpResponse:
                              schedule_id=give.schedule_id)
     error, swap = None, None
     try:
-        swap = swap_request_from_suggestion(actor=request.user, give=give, take=take)
+        swap = swap_request_post(actor=request.user, give=give, take=take)
     except ValidationError as exc:
         error = " ".join(exc.messages)
     if request.htmx:
@@ -203,14 +199,13 @@ def my_swap_requests(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                swap = swap_request_create(
+                swap = swap_request_post(
                     actor=request.user, give=data["give"], wanted_weeks=list(data["wanted_weeks"]),
                     strategy=data["strategy"], note=data["note"],
                 )
             except ValidationError as exc:
-                form.add_service_errors(exc)
+                add_service_errors(form, exc)
             else:
-                swap = swap_request_match(request=swap)
                 if swap.status == SwapRequest.Status.MATCHED:
                     messages.success(request, f"Request #{swap.pk} posted and proposed to {swap.counterparty}: "
                                               f"their week {swap.take_week.index + 1}. Confirm it below.")
@@ -236,7 +231,7 @@ def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     swap = access_swap_request(request.user, pk)  # 404 unless it is theirs or addressed to them
     service, done = ACTIONS[action]
     try:
-        swap = service(request=swap, actor=request.user)
+        swap = service(swap=swap, actor=request.user)
     except ValidationError as exc:
         flash = ("error", " ".join(exc.messages))
     else:
@@ -288,7 +283,7 @@ def swap_request_match_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not is_coordinator(request.user) and swap_request_role(swap, faculty) != "requester":
         raise PermissionDenied("Only the requester can look for a match again.")
     try:
-        swap = swap_request_match(request=swap)
+        swap = swap_request_match(swap=swap)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

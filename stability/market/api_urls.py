@@ -4,7 +4,7 @@
 from django.urls import include, path, re_path
 
 from allocation.api_urls import OperationRouter
-from stability import market_api as api
+from stability.market import api
 
 router = OperationRouter()
 router.register("swap-requests", api.SwapRequestViewSet, basename="swap-request")

@@ -7,12 +7,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from gtsched_site.admin import ReadOnlyAdmin
-from stability.market import (
-    strategy_performance_update,
-    swap_request_cancel,
-    swap_request_match,
-    swap_requests_clear_cycles,
-)
+from stability.market.matching import swap_request_match, swap_requests_clear_cycles
+from stability.market.requests import swap_request_cancel
+from stability.market.strategy import strategy_performance_update
 from stability.models import StrategyPerformance, SwapRequest
 
 
@@ -20,7 +17,7 @@ from stability.models import StrategyPerformance, SwapRequest
 def match_requests(modeladmin, request, queryset):
     matched = 0
     for swap in queryset.filter(status=SwapRequest.Status.OPEN):
-        matched += swap_request_match(request=swap).status == SwapRequest.Status.MATCHED
+        matched += swap_request_match(swap=swap).status == SwapRequest.Status.MATCHED
     modeladmin.message_user(request, f"{matched} request(s) matched; the others stay open.", messages.SUCCESS)
 
 
@@ -40,7 +37,7 @@ def clear_cycles(modeladmin, request, queryset):
 def cancel_requests(modeladmin, request, queryset):
     done = 0
     for swap in queryset.filter(status__in=SwapRequest.ACTIVE):
-        swap_request_cancel(request=swap, actor=request.user)
+        swap_request_cancel(swap=swap, actor=request.user)
         done += 1
     modeladmin.message_user(request, f"{done} request(s) cancelled.", messages.SUCCESS)
 

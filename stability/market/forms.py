@@ -1,11 +1,10 @@
-"""The "post a swap request" form; stability.market validates again and has the last word."""
+"""The "post a swap request" form; the stability.market services validate again and has the last word."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from allocation.models import Assignment, Schedule
 from preferences.models import Faculty, Week
@@ -52,15 +51,3 @@ class SwapRequestForm(forms.Form):
         self.fields["wanted_weeks"].queryset = (
             Week.objects.filter(year=schedule.year).exclude(pk__in=excluded_week_ids).order_by("index")
         )
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            for message in exc.messages:
-                self.add_error(None, message)
-            return
-        for field, messages in exc.message_dict.items():
-            target = field if field in self.fields else None
-            if field == NON_FIELD_ERRORS:
-                target = None
-            for message in messages:
-                self.add_error(target, message)

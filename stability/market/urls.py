@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from stability import market_views as views
+from stability.market import views
 
 urlpatterns = [
     path("swaps/", views.swap_suggestions_page, name="swap_suggestions"),

@@ -1,7 +1,7 @@
 """REST edges of the swap market (DESIGN §9, §10): swap requests and their operations, suggestions, trading cycles,
 strategy performance.
 
-Thin: parse, authorise, call stability.market (the same services the pages and the admin call), serialize.
+Thin: parse, authorise, call the stability.market services (the same services the pages and the admin call), serialize.
 
 - /swap-requests/: faculty list, read and post their own and read the proposals addressed to them; coordinators
   see every request (and may post on a faculty member's behalf). confirm / decline are for the parties, cancel for
@@ -31,18 +31,10 @@ from gtsched_site.permissions import coordinators_only
 from preferences.models import Faculty, Week
 from preferences.querysets import is_coordinator, own_faculty
 from preferences.serializers import DETAIL_SCHEMA, FIELD_ERRORS_SCHEMA
-from stability.market import (
-    swap_request_cancel,
-    swap_request_confirm,
-    swap_request_create,
-    swap_request_decline,
-    swap_request_from_suggestion,
-    swap_request_match,
-    swap_requests_clear_cycles,
-    swap_suggestions,
-)
-from stability.market_selectors import swap_requests_for_user
-from stability.market_serializers import (
+from stability.market.matching import swap_requests_clear_cycles, swap_suggestions
+from stability.market.requests import swap_request_cancel, swap_request_confirm, swap_request_decline, swap_request_post
+from stability.market.selectors import swap_requests_for_user
+from stability.market.serializers import (
     ClearedCyclesSerializer,
     StrategyPerformanceQuerySerializer,
     StrategyPerformanceSerializer,
@@ -178,14 +170,12 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
             take = Assignment.objects.filter(pk=data["take"], schedule_id=give.schedule_id).select_related("week").first()
             if take is None:
                 raise ValidationError({"take": [f"No assignment {data['take']} in the schedule of the week you give."]})
-            swap = swap_request_from_suggestion(actor=request.user, give=give, take=take, note=data["note"])
+            swap = swap_request_post(actor=request.user, give=give, take=take, note=data["note"])
         else:
-            swap = swap_request_create(
+            swap = swap_request_post(
                 actor=request.user, give=give, wanted_weeks=_wanted_weeks(data["wanted_weeks"], give.schedule),
-                strategy=data["strategy"], note=data["note"],
+                strategy=data["strategy"], note=data["note"], match=data["match"],
             )
-            if data["match"]:
-                swap = swap_request_match(request=swap)
         return self._done(swap, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -201,7 +191,7 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     )
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        return self._done(swap_request_confirm(request=self.get_object(), actor=request.user))
+        return self._done(swap_request_confirm(swap=self.get_object(), actor=request.user))
 
     @extend_schema(
         operation_id="swap_requests_decline",
@@ -212,7 +202,7 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     )
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str | None = None) -> Response:
-        return self._done(swap_request_decline(request=self.get_object(), actor=request.user))
+        return self._done(swap_request_decline(swap=self.get_object(), actor=request.user))
 
     @extend_schema(
         operation_id="swap_requests_cancel",
@@ -222,7 +212,7 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        return self._done(swap_request_cancel(request=self.get_object(), actor=request.user))
+        return self._done(swap_request_cancel(swap=self.get_object(), actor=request.user))
 
 
 class SwapSuggestionsView(generics.GenericAPIView):

@@ -1,0 +1,181 @@
+"""The publish gate (DESIGN §9) and recommended swaps: how a draft becomes the year's published schedule, and how a
+coordinator applies a swap the report recommends. The admin action, the coordinator page and the API all call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from allocation.changes import schedule_draft_swap_apply, schedule_swaps_apply
+from allocation.models import Schedule, ScheduleChange
+from gtsched_site.permissions import user_or_none
+from preferences.models import AcademicYear
+from stability.algorithms.swaps import nash_distance
+from stability.market.lifecycle import swap_requests_after_change, swap_requests_close_for_archived
+from stability.models import NashStabilityReport, PublicationRecord, StabilityLevel
+from stability.reports import stability_report_for
+
+CHANNELS = ("admin", "page", "api")
+
+
+class PublishRefused(ValidationError):
+    """The gate refused to publish. `conflict` is true when the schedule's state is the obstacle (a CRITICAL report
+    without an override, a schedule that is not a draft), false when the request itself is incomplete."""
+
+    def __init__(self, message: Mapping[str, Any], *, conflict: bool) -> None:
+        super().__init__(dict(message))
+        self.conflict = conflict
+
+
+@dataclass(frozen=True)
+class PublicationResult:
+    schedule: Schedule
+    record: PublicationRecord
+    report: NashStabilityReport
+    archived: list[Schedule] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def forced(self) -> bool:
+        return self.record.forced
+
+
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f}%".replace(".0%", "%")
+
+
+def _gate_warning(report: NashStabilityReport) -> str:
+    return (
+        f"Published with a {report.stability_level} stability report: {_percent(report.nash_distance)} of assignments "
+        f"are in at least one blocking swap ({report.num_blocking_swaps} blocking swap"
+        f"{'s' if report.num_blocking_swaps != 1 else ''}); expect about {report.predicted_swap_requests} swap requests."
+    )
+
+
+def critical_refusal(report: NashStabilityReport) -> str:
+    return (
+        f"The stability report is CRITICAL: {_percent(report.nash_distance)} of assignments are in at least one "
+        f"blocking swap (threshold {_percent(report.parameters.get('thresholds', [0, 0, 0.30])[-1])}), and about "
+        f"{report.predicted_swap_requests} swap requests are expected. Apply recommended swaps and recompute, or "
+        "tick force and write the reason for publishing anyway."
+    )
+
+
+@transaction.atomic
+def schedule_publish(
+    *, schedule: Schedule, actor, force: bool = False, reason: str = "", channel: str,
+) -> PublicationResult:
+    """Publish a draft through the stability gate (DESIGN §9).
+
+    Runs (or reuses a fresh) report. CRITICAL is refused unless force is set and a reason is written; UNSTABLE and
+    MARGINAL publish with a warning. The year's previously published schedule is archived. A refusal raises
+    PublishRefused with field-named messages and changes nothing.
+    """
+    if channel not in CHANNELS:
+        raise ValidationError({"channel": f"Unknown channel {channel!r}; use one of {', '.join(CHANNELS)}."})
+    reason = (reason or "").strip()
+    AcademicYear.objects.select_for_update().filter(pk=schedule.year_id).first()  # one publication per year at a time
+    locked = Schedule.objects.select_for_update(of=("self",)).select_related("year").filter(pk=schedule.pk).first()
+    if locked is None:
+        raise ValidationError({"schedule": "This schedule no longer exists."})
+    if locked.status != Schedule.Status.DRAFT:
+        when = f" on {locked.published_at:%d %b %Y}" if locked.published_at else ""
+        raise PublishRefused(
+            {"status": [f"“{locked.name}” is {locked.get_status_display().lower()}{when}; only a draft can be published."]},
+            conflict=True,
+        )
+    if not locked.assignments.exists():
+        raise PublishRefused({"schedule": [f"“{locked.name}” has no assignments; there is nothing to publish."]},
+                             conflict=True)
+    report = stability_report_for(schedule=locked, actor=actor)
+    critical = report.stability_level == StabilityLevel.CRITICAL
+    if critical and not force:
+        raise PublishRefused({"force": [critical_refusal(report)]}, conflict=True)
+    if critical and not reason:
+        raise PublishRefused(
+            {"reason": ["Publishing over a CRITICAL report needs a written reason; it is kept with the schedule."]},
+            conflict=False,
+        )
+    if len(reason) > 2000:
+        raise PublishRefused({"reason": ["Keep the reason under 2000 characters."]}, conflict=False)
+
+    warnings: list[str] = []
+    if critical:
+        warnings.append(
+            f"Published over a CRITICAL stability report ({_percent(report.nash_distance)} of assignments in a "
+            f"blocking swap); override reason recorded: {reason}"
+        )
+    elif report.stability_level in (StabilityLevel.MARGINAL, StabilityLevel.UNSTABLE):
+        warnings.append(_gate_warning(report))
+
+    now = timezone.now()
+    actor = user_or_none(actor)
+    archived = list(
+        Schedule.objects.select_for_update().filter(year_id=locked.year_id, status=Schedule.Status.PUBLISHED)
+    )
+    if archived:
+        Schedule.objects.filter(pk__in=[s.pk for s in archived]).update(status=Schedule.Status.ARCHIVED)
+        for old in archived:
+            old.status = Schedule.Status.ARCHIVED
+        warnings.append("Archived the previously published " + ", ".join(f"“{s.name}”" for s in archived) + ".")
+        if closed := swap_requests_close_for_archived(schedules=archived):
+            warnings.append(f"Closed {closed} open swap request{'s' if closed != 1 else ''} on the archived schedule.")
+    locked.status = Schedule.Status.PUBLISHED
+    locked.published_at = now
+    locked.published_by = actor
+    locked.save(update_fields=["status", "published_at", "published_by"])
+    record = PublicationRecord.objects.create(
+        schedule=locked,
+        report=report,
+        nash_distance=report.nash_distance,
+        stability_level=report.stability_level,
+        predicted_swap_requests=report.predicted_swap_requests,
+        forced=critical,
+        override_reason=reason,
+        warnings=warnings,
+        published_by=actor,
+        published_at=now,
+        channel=channel,
+    )
+    AcademicYear.objects.filter(pk=locked.year_id).update(status=AcademicYear.Status.PUBLISHED)
+    schedule.refresh_from_db()
+    return PublicationResult(schedule=locked, record=record, report=report, archived=archived, warnings=warnings)
+
+
+# --- recommended swaps -----------------------------------------------------------------------------------------
+
+
+def _assignment_id(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise ValidationError({name: "Give the assignment's id as a whole number."})
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({name: f"{value!r} is not an assignment id; give it as a whole number."}) from None
+
+
+@transaction.atomic
+def schedule_recommended_swap_apply(*, schedule: Schedule, assignment_a: Any, assignment_b: Any, actor) -> ScheduleChange:
+    """Apply one recommended (blocking) swap: audited on a published schedule, a plain edit of a draft — both leave
+    a ScheduleChange. Refused, changing nothing, when the swap is no longer feasible or no longer helps both."""
+    a_id, b_id = _assignment_id(assignment_a, "assignment_a"), _assignment_id(assignment_b, "assignment_b")
+    locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    if locked.status == Schedule.Status.PUBLISHED:
+        change = schedule_swaps_apply(
+            schedule=locked, pairs=[(a_id, b_id)], actor=actor, kind=ScheduleChange.Kind.RECOMMENDED,
+            reason="Recommended swap from the stability report", require_gain=True, measure=nash_distance,
+        )
+        swap_requests_after_change(change=change)
+        return change
+    if locked.status != Schedule.Status.DRAFT:
+        raise ValidationError({"schedule": f"“{locked.name}” is archived; archived schedules do not change."})
+    return schedule_draft_swap_apply(
+        schedule=locked, assignment_a=a_id, assignment_b=b_id, actor=actor, kind=ScheduleChange.Kind.RECOMMENDED,
+        reason="Recommended swap from the stability report (draft edited before publication)", measure=nash_distance,
+    )
