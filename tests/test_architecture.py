@@ -248,7 +248,7 @@ def test_imports_point_one_way_and_never_reach_private_names():
         ("gtsched_site", "from preferences.models import Faculty\n"),
         ("fairness", "from auctions.models import Bid\n"),
         ("auctions", "from fairness import services\n"),
-        ("stability", "from gtsched_site.serialization import jsonable\n"),
+        ("stability", "from allocation.services import _jsonable\n"),
         ("stability", "from allocation.algorithms._validate import epsilon\n"),
         ("stability", "from allocation._private_module import helper\n"),
     ],
