@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from allocation.models import Schedule
-from allocation.querysets import schedules_for_user
+from allocation.querysets import current_schedule_for, schedules_for_user
 from gtsched_site.api import pk_or_404
 from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
@@ -36,7 +36,7 @@ from stability.gate import PublishRefused, schedule_publish
 from stability.models import NashStabilityReport
 from stability.parameters import report_parameters
 from stability.price_requests import price_of_anarchy_request
-from stability.reports import schedule_for_year, stability_report_for
+from stability.reports import stability_report_for
 from stability.serializers import (
     AnalyticsSerializer,
     NashStableScheduleSerializer,
@@ -206,7 +206,7 @@ class NashStableScheduleView(generics.GenericAPIView):
             if year is None:
                 return Response({"academic_year": [f"Unknown academic year {data['academic_year']}."]},
                                 status=status.HTTP_400_BAD_REQUEST)
-            schedule = schedule_for_year(year=year, user=request.user)
+            schedule = current_schedule_for(request.user, year=year)
             if schedule is None:
                 return Response({"academic_year": [f"Academic year {year.label} has no published or draft schedule yet."]},
                                 status=status.HTTP_400_BAD_REQUEST)
@@ -241,7 +241,7 @@ class PriceOfAnarchyView(generics.GenericAPIView):
         query = PriceOfAnarchyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         year = _year(academic_year)
-        schedule = schedule_for_year(year=year, user=request.user)
+        schedule = current_schedule_for(request.user, year=year)
         if schedule is None:
             raise NotFound(f"Academic year {year.label} has no published or draft schedule yet.")
         # Always with the dynamics: a large schedule's ordinary report skips them (restarts None), this one may not.

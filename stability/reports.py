@@ -21,9 +21,8 @@ from django.utils import timezone
 from allocation.algorithms.exchange import EPSILON
 from allocation.models import Schedule
 from allocation.problem import ScheduleProblem, schedule_problem
-from gtsched_site.permissions import is_coordinator
 from gtsched_site.serialization import jsonable
-from preferences.models import AcademicYear, Faculty, Rotation, Week
+from preferences.models import Faculty, Rotation, Week
 from stability.algorithms.report import stability_report
 from stability.algorithms.swaps import swap_analysis
 from stability.algorithms.welfare import problem_key
@@ -271,12 +270,3 @@ def stability_report_for(
         if report is not None:
             return report
     return stability_report_create(schedule=schedule, actor=actor, restarts=restarts, built=built)
-
-
-def schedule_for_year(*, year: AcademicYear, user=None) -> Schedule | None:
-    """The year's current schedule: its published one, else (for coordinators and commands, user None) its newest
-    draft (DESIGN §13 `--year`); faculty see published schedules only."""
-    published = Schedule.objects.filter(year=year, status=Schedule.Status.PUBLISHED).first()
-    if published is not None or (user is not None and not is_coordinator(user)):
-        return published
-    return Schedule.objects.filter(year=year, status=Schedule.Status.DRAFT).order_by("-created_at", "-pk").first()

@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from allocation.models import Schedule
+from allocation.querysets import current_schedule
 from preferences.models import AcademicYear
 from stability.algorithms.types import ACCEPTABLE_POA
 from stability.models import NashStabilityReport
 from stability.recommendations import recommendation_sentences
-from stability.reports import schedule_for_year, stability_report_create, stability_report_for
+from stability.reports import stability_report_create, stability_report_for
 
 
 class Command(BaseCommand):
@@ -113,7 +114,7 @@ def _from_year(raw: str) -> Schedule:
     if year is None:
         known = ", ".join(str(y) for y in AcademicYear.objects.order_by("label").values_list("label", flat=True)) or "none yet"
         raise ValidationError({"year": f"No academic year {text}; the years are {known}."})
-    schedule = schedule_for_year(year=year)
+    schedule = current_schedule(year=year, include_drafts=True)  # a coordinator's command
     if schedule is None:
         raise ValidationError({"year": f"Academic year {text} has no published or draft schedule yet."})
     return schedule
