@@ -20,23 +20,7 @@ from django.utils import timezone
 
 from allocation.models import Assignment, Schedule
 from allocation.querysets import current_schedule
-from preferences.exchange import (
-    ImportedYear,
-    PreferencesImportReport,
-    YearFile,
-    check_keys,
-    faculty_ref,
-    file_list,
-    file_object,
-    listing,
-    rotation_ref,
-    week_ref,
-    year_export,
-    year_file_check_database,
-    year_file_parse,
-    year_file_store,
-    year_import_authorise,
-)
+from preferences import exchange as preference_file  # the preference half of the year file
 from preferences.models import AcademicYear
 from preferences.services import SubmissionErrors
 
@@ -46,7 +30,7 @@ ScheduleRow = tuple[str, dt.date, str]  # (faculty id, week start, rotation)
 
 
 @dataclass(frozen=True)
-class ImportReport(PreferencesImportReport):
+class ImportReport(preference_file.PreferencesImportReport):
     """What an import did: the preference half's counts, then whether the file's schedule became a new draft."""
 
     schedule_created: bool
@@ -65,14 +49,14 @@ def year_file_import(*, data: Any, actor=None) -> ImportReport:
 
     Raises ValidationError({field path: [messages]}) with nothing changed when any section of the file is refused.
     """
-    year_import_authorise(actor=actor)
+    preference_file.year_import_authorise(actor=actor)
     now = timezone.now()
     errors = SubmissionErrors()
-    parsed = year_file_parse(data, errors, extra_fields=("schedule",))
+    parsed = preference_file.year_file_parse(data, errors, extra_fields=("schedule",))
     rows = schedule_parse(data, parsed, errors)
-    stored = year_file_check_database(parsed, errors)
+    stored = preference_file.year_file_check_database(parsed, errors)
     errors.raise_if_any()
-    imported = year_file_store(parsed, stored, actor=actor, now=now, errors=errors)
+    imported = preference_file.year_file_store(parsed, stored, actor=actor, now=now, errors=errors)
     errors.raise_if_any()
     schedule, created = schedule_import(rows, imported, actor=actor, now=now)
     return ImportReport(
@@ -87,33 +71,29 @@ def year_file_import(*, data: Any, actor=None) -> ImportReport:
 def year_file_export(*, year: AcademicYear) -> dict[str, Any]:
     """The year as a whole year file: importing it into an empty database and exporting again gives the same."""
     schedule = schedule_export(year=year)
-    out = year_export(year=year, also_faculty={a["faculty"] for a in schedule})
+    out = preference_file.year_export(year=year, also_faculty={a["faculty"] for a in schedule})
     if schedule:
         out["schedule"] = schedule
     return out
 
 
-def schedule_parse(data: Any, parsed: YearFile, errors: SubmissionErrors) -> list[ScheduleRow]:
+def schedule_parse(data: Any, parsed: preference_file.YearFile, errors: SubmissionErrors) -> list[ScheduleRow]:
     """The file's `schedule[i]` rows, checked against its faculty, weeks and rotations; no database access."""
     rows: list[ScheduleRow] = []
     if not isinstance(data, dict):  # the preference half has said so already
         return rows
     taken: dict[tuple[str, dt.date], int] = {}
-    for i, raw in enumerate(file_list(data, "schedule", errors, required=False)):
-        path = f"schedule[{i}]"
-        row = file_object(raw, path, errors, 'like {"faculty": "F001", "week": "2026-07-06", "rotation": "inpatient"}')
-        if row is None:
-            continue
-        check_keys(row, SCHEDULE_FIELDS, path, errors)
-        who = faculty_ref(row.get("faculty"), f"{path}.faculty", parsed, errors)
-        start = week_ref(row.get("week"), f"{path}.week", parsed, errors)
-        rotation = rotation_ref(row.get("rotation"), f"{path}.rotation", parsed, errors)
+    for i, path, row in preference_file.section_rows(data, "schedule", errors, required=False, fields=SCHEDULE_FIELDS,
+                                     like='like {"faculty": "F001", "week": "2026-07-06", "rotation": "inpatient"}'):
+        who = preference_file.faculty_ref(row.get("faculty"), f"{path}.faculty", parsed, errors)
+        start = preference_file.week_ref(row.get("week"), f"{path}.week", parsed, errors)
+        rotation = preference_file.rotation_ref(row.get("rotation"), f"{path}.rotation", parsed, errors)
         if who is None or start is None or rotation is None:
             continue
         if rotation not in who.rotations:
             errors.add(
                 f"{path}.rotation",
-                f'{who.external_id} is not qualified for "{rotation}" (qualified for {listing(who.rotations)})',
+                f'{who.external_id} is not qualified for "{rotation}" (qualified for {preference_file.listing(who.rotations)})',
             )
             continue
         if (who.external_id, start) in taken:
@@ -131,7 +111,7 @@ def schedule_content_hash(rows: Iterable[tuple[str, dt.date | str, str]]) -> str
 
 
 def schedule_import(
-    rows: list[ScheduleRow], imported: ImportedYear, *, actor, now: dt.datetime
+    rows: list[ScheduleRow], imported: preference_file.ImportedYear, *, actor, now: dt.datetime
 ) -> tuple[Schedule | None, bool]:
     """The file's schedule as a draft, unless a schedule of the year already has exactly these assignments."""
     if not rows:

@@ -20,6 +20,7 @@ from preferences.exchange.parse import (
     file_object,
     listing,
     rotation_ref,
+    section_rows,
     week_ref,
     year_file_parse,
 )
@@ -37,7 +38,8 @@ from preferences.exchange.wpi import wpi_year_file
 
 __all__ = [
     "FacultyRow", "ImportedYear", "PreferenceRow", "PreferencesImportReport", "StoredRows", "YearFile",
-    "check_keys", "faculty_ref", "file_list", "file_object", "listing", "rotation_ref", "validation_messages",
+    "check_keys", "faculty_ref", "file_list", "file_object", "listing", "rotation_ref", "section_rows",
+    "validation_messages",
     "week_ref", "wpi_year_file", "year_export", "year_file_check_database", "year_file_parse", "year_file_store",
     "year_import", "year_import_authorise",
 ]

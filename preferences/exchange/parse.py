@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,19 @@ def file_object(value: Any, path: str, errors: SubmissionErrors, what: str) -> d
         errors.add(path, f"must be an object {what}, got {json.dumps(value, default=str)[:60]}")
         return None
     return value
+
+
+def section_rows(
+    data: dict, key: str, errors: SubmissionErrors, *, required: bool, fields: tuple[str, ...], like: str,
+) -> Iterator[tuple[int, str, dict]]:
+    """(i, "key[i]", row) for every row of a list section that is an object; the others and unknown fields are
+    reported under their paths (`like` shows what a row looks like)."""
+    for i, raw in enumerate(file_list(data, key, errors, required=required)):
+        path = f"{key}[{i}]"
+        row = file_object(raw, path, errors, like)
+        if row is not None:
+            check_keys(row, fields, path, errors)
+            yield i, path, row
 
 
 def file_list(data: dict, key: str, errors: SubmissionErrors, *, required: bool) -> list:
@@ -261,12 +274,8 @@ def rotation_ref(value: Any, path: str, parsed: YearFile, errors: SubmissionErro
 
 
 def _parse_demand(data: dict, parsed: YearFile, errors: SubmissionErrors) -> None:
-    for i, raw in enumerate(file_list(data, "demand", errors, required=False)):
-        path = f"demand[{i}]"
-        row = file_object(raw, path, errors, 'like {"week": "2026-07-06", "rotation": "inpatient", "count": 2}')
-        if row is None:
-            continue
-        check_keys(row, DEMAND_FIELDS, path, errors)
+    for _, path, row in section_rows(data, "demand", errors, required=False, fields=DEMAND_FIELDS,
+                                     like='like {"week": "2026-07-06", "rotation": "inpatient", "count": 2}'):
         start = week_ref(row.get("week"), f"{path}.week", parsed, errors)
         rotation = rotation_ref(row.get("rotation"), f"{path}.rotation", parsed, errors)
         count = row.get("count")
@@ -283,12 +292,8 @@ def _parse_demand(data: dict, parsed: YearFile, errors: SubmissionErrors) -> Non
 
 def _parse_faculty(data: dict, parsed: YearFile, errors: SubmissionErrors) -> None:
     usernames: dict[str, str] = {}
-    for i, raw in enumerate(file_list(data, "faculty", errors, required=True)):
-        path = f"faculty[{i}]"
-        row = file_object(raw, path, errors, 'like {"id": "F001", "name": "Dr. A", "email": ..., "rotations": [...], "target_load": 4}')
-        if row is None:
-            continue
-        check_keys(row, FACULTY_FIELDS, path, errors)
+    for i, path, row in section_rows(data, "faculty", errors, required=True, fields=FACULTY_FIELDS,
+                                     like='like {"id": "F001", "name": "Dr. A", "email": ..., "rotations": [...], "target_load": 4}'):
         before = _count(errors)
         ext = row.get("id")
         if not isinstance(ext, str) or not ext.strip() or len(ext) > 64:
@@ -348,12 +353,8 @@ def faculty_ref(value: Any, path: str, parsed: YearFile, errors: SubmissionError
 
 def _parse_preferences(data: dict, parsed: YearFile, errors: SubmissionErrors) -> None:
     seen: dict[str, int] = {}
-    for i, raw in enumerate(file_list(data, "preferences", errors, required=False)):
-        path = f"preferences[{i}]"
-        row = file_object(raw, path, errors, "with faculty, preference_type, the list of that type and blocked_weeks")
-        if row is None:
-            continue
-        check_keys(row, PREFERENCE_FIELDS, path, errors)
+    for i, path, row in section_rows(data, "preferences", errors, required=False, fields=PREFERENCE_FIELDS,
+                                     like="with faculty, preference_type, the list of that type and blocked_weeks"):
         before = _count(errors)
         who = faculty_ref(row.get("faculty"), f"{path}.faculty", parsed, errors)
         if who is not None and who.external_id in seen:
