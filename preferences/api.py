@@ -19,7 +19,7 @@ from rest_framework.reverse import reverse
 
 from gtsched_site.api import ListFilterMixin
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission, Rotation, Week
-from preferences.querysets import faculty_for_user, is_coordinator, submissions_for_user
+from preferences.querysets import faculty_for_user, is_coordinator, own_faculty, submissions_for_user
 from preferences.serializers import (
     DETAIL_SCHEMA,
     FIELD_ERRORS_SCHEMA,
@@ -155,7 +155,7 @@ def _year(label: int) -> AcademicYear:
 
 def _target_faculty(user, external_id: str | None, *, required: bool = True) -> Faculty | None:
     """The caller's own faculty profile, or, for coordinators, the named one; faculty may only name themselves."""
-    own = Faculty.objects.filter(user=user).first()
+    own = own_faculty(user)
     if not external_id:
         if own is None and required:
             raise ValidationError({"faculty": ["Name the faculty member (external_id); you have no faculty profile."]})
@@ -186,12 +186,23 @@ _EXAMPLE = OpenApiExample(
 )
 
 
-class StrategyproofPreferencesView(generics.GenericAPIView):
-    """Submit preferences: stores a new immutable version, exactly as the web form does."""
+class _PreferencesInView(generics.GenericAPIView):
+    """A POST of a preference set (PreferencesInSerializer), by faculty for themselves or coordinators for anyone."""
 
     serializer_class = PreferencesInSerializer
     permission_classes = [permissions.IsAuthenticated, HasFacultyProfileOrIsCoordinator]
     parser_classes = [JSONParser]  # nested lists: JSON only
+
+    def preference_set(self, request: Request, *, faculty_required: bool):
+        """(the validated payload, its data, the year, the faculty member it is for)."""
+        payload = _payload(self, request)
+        data = payload.validated_data
+        year = _year(data["academic_year"])
+        return payload, data, year, _target_faculty(request.user, data.get("faculty"), required=faculty_required)
+
+
+class StrategyproofPreferencesView(_PreferencesInView):
+    """Submit preferences: stores a new immutable version, exactly as the web form does."""
 
     @extend_schema(
         operation_id="preferences_strategyproof_submit",
@@ -206,10 +217,7 @@ class StrategyproofPreferencesView(generics.GenericAPIView):
         examples=[_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
-        payload = _payload(self, request)
-        data = payload.validated_data
-        year = _year(data["academic_year"])
-        faculty = _target_faculty(request.user, data.get("faculty"))
+        payload, data, year, faculty = self.preference_set(request, faculty_required=True)
         submission, _ = preferences_submit(
             faculty=faculty, year=year, preference_type=data["preference_type"],
             entries=payload.entries, blocked_weeks=data.get("blocked_weeks"),
@@ -222,12 +230,8 @@ class StrategyproofPreferencesView(generics.GenericAPIView):
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
-class ValidatePreferencesView(generics.GenericAPIView):
+class ValidatePreferencesView(_PreferencesInView):
     """Dry run: check preferences and return them normalised, storing nothing."""
-
-    serializer_class = PreferencesInSerializer
-    permission_classes = [permissions.IsAuthenticated, HasFacultyProfileOrIsCoordinator]
-    parser_classes = [JSONParser]  # nested lists: JSON only
 
     @extend_schema(
         operation_id="preferences_validate",
@@ -237,10 +241,7 @@ class ValidatePreferencesView(generics.GenericAPIView):
         examples=[_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
-        payload = _payload(self, request)
-        data = payload.validated_data
-        year = _year(data["academic_year"])
-        faculty = _target_faculty(request.user, data.get("faculty"), required=False)
+        payload, data, year, faculty = self.preference_set(request, faculty_required=False)
         clean = preferences_validate(
             year=year, preference_type=data["preference_type"], entries=payload.entries,
             blocked_weeks=data.get("blocked_weeks"), target_load=faculty.target_load if faculty else None,
