@@ -27,7 +27,7 @@ from gtsched_site.charts import ordinal
 from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear, Faculty
 from preferences.querysets import access_year, faculty_for_user, is_coordinator
-from preferences.shortcuts import redirect_to_current_year
+from preferences.shortcuts import current_year_page
 
 STOP_POLLING = 286  # htmx cancels an `every` trigger on this status
 STAT_KEYS = ("welfare", "total_regret", "average_regret", "max_regret", "unassigned", "uncovered", "envy", "assignments",
@@ -49,9 +49,7 @@ def _run_schedule(run: AllocationRun) -> Schedule | None:
 # --- coordinator: start runs -------------------------------------------------------------------
 
 
-@coordinator_required
-def allocation_overview(request: HttpRequest) -> HttpResponse:
-    return redirect_to_current_year(request, "allocation_home", section="allocation")
+allocation_overview = current_year_page("allocation_home", section="allocation")
 
 
 def _decorate(run: AllocationRun) -> AllocationRun:

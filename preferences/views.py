@@ -25,7 +25,7 @@ from preferences.querysets import (
     year_open_for_preferences,
 )
 from preferences.services import ENTRY_FIELDS, preferences_submit, submissions_current
-from preferences.shortcuts import redirect_to_current_year
+from preferences.shortcuts import current_year_page
 
 
 def _faculty_or_none(request: HttpRequest) -> Faculty | None:
@@ -150,9 +150,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
                   {"submission": submission, "rows": rows, "blocked": blocked, "key": key, "section": "preferences"})
 
 
-@coordinator_required
-def coordinator_overview(request: HttpRequest) -> HttpResponse:
-    return redirect_to_current_year(request, "coordinator_year", section="year")
+coordinator_overview = current_year_page("coordinator_year", section="year")
 
 
 @coordinator_required

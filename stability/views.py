@@ -21,7 +21,7 @@ from allocation.models import Schedule
 from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear
 from preferences.querysets import access_year
-from preferences.shortcuts import redirect_to_current_year
+from preferences.shortcuts import current_year_page
 from stability.algorithms.types import ACCEPTABLE_POA
 from stability.charts import distance_gauge_svg, gains_svg
 from stability.forms import PublishForm, SwapApplyForm, publication_messages
@@ -54,10 +54,7 @@ def _schedule(pk: int) -> Schedule:
 # --- a year's schedules ----------------------------------------------------------------------------------------
 
 
-@coordinator_required
-@require_GET
-def stability_overview(request: HttpRequest) -> HttpResponse:
-    return redirect_to_current_year(request, "stability_year", section="stability")
+stability_overview = current_year_page("stability_year", section="stability")
 
 
 @coordinator_required
