@@ -8,15 +8,14 @@ build + solve (VmHWM reset before the call), measured in a fresh subprocess.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from allocation.algorithms.types import Problem
-from bench.common import arguments, in_fresh_process, peak_growth_mb, print_table, timed
+from bench.common import Case, arguments, in_fresh_process, peak_growth_mb, print_table, timed
 
 
 def synthetic_problem(
@@ -50,7 +49,6 @@ def synthetic_problem(
 
 def side_constrained(seed: int, *, n: int, weeks: int) -> Problem:
     """synthetic_problem with demand 2 each, enough seats, and two pairs of consecutive holiday weeks."""
-    import dataclasses
 
     problem = synthetic_problem(seed, n=n, weeks=weeks, capacity=2 * n // weeks + 1, listed=(3, 10), correlated=0.5)
     holidays = np.isin(np.arange(weeks), [weeks // 2 - 2, weeks // 2 - 1, weeks - 2, weeks - 1])
@@ -79,19 +77,6 @@ def mcf_per_arc_baseline(problem: Problem) -> float:
     flow.set_node_supply(sink, -int(problem.demand.sum()))
     assert flow.solve() == flow.OPTIMAL
     return float(flow.optimal_cost())
-
-
-@dataclass
-class Case:
-    name: str
-    size: str
-    goal_ms: float | None
-    make: Callable[[], Problem]
-    ours: Callable[[Problem], object]
-    baseline: Callable[[Problem], object] | None
-    baseline_name: str
-    repeats: int = 5
-    memory_goal_mb: float | None = None
 
 
 def _memory_child(case_index: int, quick: bool, queue) -> None:
@@ -149,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = timed(lambda case=case, problem=problem: case.ours(problem), case.repeats)
         baseline = timed(lambda case=case, problem=problem: case.baseline(problem), 1) if case.baseline else None
         memory = None
-        if case.memory_goal_mb is not None:
+        if case.measures_memory:
             _, memory = in_fresh_process(_memory_child, index, args.quick)
         rows.append({
             "case": case.name, "size": case.size, "ours_ms": round(ours, 2), "goal_ms": case.goal_ms,

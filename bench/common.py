@@ -7,7 +7,29 @@ import multiprocessing as mp
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass
+class Case:
+    """One row of a benchmark table: `make` builds the input, `ours` is timed (median of `repeats`), `baseline`
+    is the straightforward method measured in the same run (the stability benchmark's returns its own ms)."""
+
+    name: str
+    size: str
+    goal_ms: float | None
+    make: Callable[[], Any]
+    ours: Callable[[Any], object]
+    baseline: Callable[[Any], object] | None
+    baseline_name: str
+    repeats: int = 5
+    memory_goal_mb: float | None = None
+    measure_memory: bool = False
+
+    @property
+    def measures_memory(self) -> bool:
+        return self.measure_memory or self.memory_goal_mb is not None
 
 
 def arguments(doc: str | None, quick_help: str, argv: list[str] | None) -> argparse.Namespace:

@@ -23,12 +23,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
-from bench.common import arguments, in_fresh_process, peak_growth_mb, print_table, timed
+from bench.common import Case, arguments, in_fresh_process, peak_growth_mb, print_table, timed
 from stability.algorithms.types import SwapProblem
 
 
@@ -124,19 +123,6 @@ def rescan_dynamics(problem: SwapProblem, *, rng: np.random.Generator, restarts:
     return finals
 
 
-@dataclass
-class Case:
-    name: str
-    size: str
-    goal_ms: float | None
-    make: Callable[[], SwapProblem]
-    ours: Callable[[SwapProblem], object]
-    baseline: Callable[[SwapProblem], float] | None   # returns the baseline's (possibly extrapolated) ms
-    baseline_name: str
-    repeats: int = 5
-    measure_memory: bool = False
-
-
 def _naive_ms(problem: SwapProblem, first_rows: int | None = None) -> float:
     start = time.perf_counter()
     naive_analysis(problem, first_rows=first_rows)
@@ -217,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = timed(lambda case=case, problem=problem: case.ours(problem), case.repeats)
         baseline = case.baseline(problem) if case.baseline else None
         memory = None
-        if case.measure_memory:
+        if case.measures_memory:
             memory = in_fresh_process(_memory_child, index, args.quick)
         rows.append({
             "case": case.name, "size": case.size, "ours_ms": round(ours, 2), "goal_ms": case.goal_ms,

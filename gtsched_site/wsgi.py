@@ -1,16 +1,8 @@
-"""
-WSGI config for gtsched_site project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
-"""
+"""The WSGI entry point (`application`): gunicorn gtsched_site.wsgi (README, running in production)."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'gtsched_site.settings')
-
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gtsched_site.settings")
 application = get_wsgi_application()
