@@ -16,6 +16,7 @@ from tests.factories import (
     make_year,
 )
 from tests.stability.helpers import EXAMPLE_LABEL, ONLY_PREFERENCE, VALUES, publish, submit
+from tests.yearfiles import year_file_data
 
 
 @pytest.fixture
@@ -212,3 +213,9 @@ def cycle_market(rotations, faculty, other_faculty, carol, dave, erin):
         (faculty, 1, "inpatient"), (other_faculty, 2, "inpatient"), (carol, 3, "inpatient"),
         (dave, 5, "inpatient"), (erin, 6, "inpatient"),
     ], name="2027 published")
+
+
+@pytest.fixture
+def year_file() -> dict:
+    """A valid year file (tests/yearfiles.py), fresh for each test."""
+    return year_file_data()

@@ -29,15 +29,9 @@ from tests.yearfiles import (
     week,
     with_schedule,
     write,
-    year_file_data,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def year_file() -> dict:
-    return year_file_data()
 
 
 def refused(data: dict) -> dict[str, list[str]]:

@@ -29,17 +29,11 @@ from tests.yearfiles import (
     unknown_faculty,
     week,
     with_schedule,
-    year_file_data,
 )
 
 pytestmark = pytest.mark.django_db
 
 WPI_2017 = Path("/work/shared/data/wpi-project-centres/IQP2017-2018")
-
-
-@pytest.fixture
-def year_file() -> dict:
-    return year_file_data()
 
 
 def refused(data: dict) -> dict[str, list[str]]:
