@@ -36,7 +36,8 @@ from preferences.models import AcademicYear
 
 logger = logging.getLogger(__name__)
 
-EXECUTE_TASK = "allocation.tasks.allocation_run_execute_task"  # queued by name: the task calls these services
+EXECUTE_TASK = "allocation.tasks.allocation_run_execute_task"  # queued by name (the task calls these services);
+# AllocationConfig.ready() registers it
 
 # The Celery task's limits live here so the service can tell a dead worker's run from a slow one.
 RUN_SOFT_TIME_LIMIT_S = 840
@@ -132,7 +133,7 @@ def _active_run_on_same_inputs(
 
 def _enqueue(run_id: int, task_id: str) -> None:
     try:
-        current_app.signature(EXECUTE_TASK, args=[run_id]).apply_async(task_id=task_id)
+        current_app.tasks[EXECUTE_TASK].apply_async(args=[run_id], task_id=task_id)
     except Exception as exc:
         # The run row is committed: record why it will not run rather than leave it pending for ever.
         logger.exception("Allocation run %s could not be queued or run", run_id)
