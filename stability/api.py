@@ -262,7 +262,7 @@ class PriceOfAnarchyView(generics.GenericAPIView):
             "current_welfare": report.current_welfare, "optimal_welfare": report.optimal_welfare,
             "efficiency_ratio": report.efficiency_ratio, "price_of_anarchy": report.price_of_anarchy,
             "price_of_stability": report.price_of_stability,
-            "is_acceptable": None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA,
+            "is_acceptable": report.is_acceptable,
             "converged": detail.get("converged"),
             "estimated_at": parse_datetime(detail.get("estimated_at") or ""),
         }

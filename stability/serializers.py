@@ -190,7 +190,7 @@ class StabilityReportSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_is_acceptable(self, report: NashStabilityReport) -> bool | None:
-        return None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA
+        return report.is_acceptable
 
     @extend_schema_field(serializers.ChoiceField(choices=["full", "own"]))
     def get_scope(self, report: NashStabilityReport) -> str:

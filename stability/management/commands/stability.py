@@ -11,7 +11,6 @@ from django.core.management.base import BaseCommand, CommandError
 from allocation.models import Schedule
 from allocation.querysets import current_schedule
 from preferences.models import AcademicYear
-from stability.algorithms.types import ACCEPTABLE_POA
 from stability.models import NashStabilityReport
 from stability.recommendations import recommendation_sentences
 from stability.reports import stability_report_create, stability_report_for
@@ -145,7 +144,7 @@ def report_output(schedule: Schedule, report: NashStabilityReport) -> dict[str, 
         "efficiency_ratio": report.efficiency_ratio,
         "price_of_anarchy": report.price_of_anarchy,
         "price_of_stability": report.price_of_stability,
-        "is_acceptable": None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA,
+        "is_acceptable": report.is_acceptable,
         "restarts": report.restarts,
         "forecast": report.forecast,
         "max_gain": payload.get("max_gain", 0.0),
