@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -17,6 +18,7 @@ from stability.algorithms.types import ACCEPTABLE_POA
 from stability.models import NashStabilityReport, PublicationRecord
 from stability.parameters import MAX_RESTARTS
 from stability.recommendations import recommendation_sentences
+from stability.summaries import PUBLICATION_SUMMARY_FIELDS, STABILITY_SUMMARY_FIELDS
 
 
 class InstabilitySerializer(serializers.Serializer):
@@ -305,35 +307,46 @@ class RegretSummarySerializer(serializers.Serializer):
     welfare = serializers.FloatField(help_text="Σ u over assignments")
 
 
-class StabilitySummarySerializer(serializers.Serializer):
-    report = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    is_nash_equilibrium = serializers.BooleanField()
-    nash_distance = serializers.FloatField()
-    stability_level = serializers.CharField()
-    num_blocking_swaps = serializers.IntegerField()
-    num_beneficial_deviations = serializers.IntegerField()
-    predicted_swap_requests = serializers.IntegerField()
-    current_welfare = serializers.FloatField()
-    optimal_welfare = serializers.FloatField()
-    efficiency_ratio = serializers.FloatField()
-    price_of_anarchy = serializers.FloatField(allow_null=True)
-    price_of_stability = serializers.FloatField(allow_null=True)
-    restarts = serializers.IntegerField(allow_null=True)
-    forecast = serializers.CharField()
+# A model field's plain serializer type (first match; PositiveIntegerField is an IntegerField).
+_PLAIN_TYPES = (
+    (models.BooleanField, serializers.BooleanField),
+    (models.DateTimeField, serializers.DateTimeField),
+    (models.FloatField, serializers.FloatField),
+    (models.IntegerField, serializers.IntegerField),
+    (models.CharField, serializers.CharField),
+    (models.TextField, serializers.CharField),
+)
 
 
-class PublicationSummarySerializer(serializers.Serializer):
-    published_at = serializers.DateTimeField()
-    published_by = serializers.CharField(allow_null=True)
-    channel = serializers.CharField()
-    nash_distance = serializers.FloatField()
-    stability_level = serializers.CharField()
-    predicted_swap_requests = serializers.IntegerField()
-    forced = serializers.BooleanField()
-    override_reason = serializers.CharField(allow_blank=True)
-    warnings = serializers.ListField(child=serializers.CharField())
-    report = serializers.IntegerField()
+def _plain_field(field: models.Field) -> serializers.Field:
+    kind = next(plain for column, plain in _PLAIN_TYPES if isinstance(field, column))
+    kwargs = {"allow_null": True} if field.null else {}
+    if kind is serializers.CharField and field.blank:
+        kwargs["allow_blank"] = True
+    return kind(**kwargs)
+
+
+def summary_fields(model: type[models.Model], names: tuple[str, ...], **declared: serializers.Field) -> dict[str, serializers.Field]:
+    """The fields of a summary dictionary, in the order of `names`: `declared` where given, else the model field's plain
+    type — nullable where the column is, blank where it may be — without its choices, limits or help text."""
+    return {name: declared[name] if name in declared else _plain_field(model._meta.get_field(name)) for name in names}
+
+
+class StabilitySummarySerializer(serializers.Serializer):  # stability.summaries.stability_summary
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return summary_fields(
+            NashStabilityReport, ("report", "created_at", *STABILITY_SUMMARY_FIELDS), report=serializers.IntegerField(),
+        )
+
+
+class PublicationSummarySerializer(serializers.Serializer):  # stability.summaries.publication_summary
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return summary_fields(
+            PublicationRecord, ("published_at", "published_by", *PUBLICATION_SUMMARY_FIELDS, "warnings", "report"),
+            published_by=serializers.CharField(allow_null=True),
+            warnings=serializers.ListField(child=serializers.CharField()),
+            report=serializers.IntegerField(),
+        )
 
 
 class AnalyticsSerializer(serializers.Serializer):
