@@ -45,26 +45,29 @@ class InstabilitySerializer(serializers.Serializer):
     is_blocking = serializers.BooleanField(help_text="Both gain: the pair would swap on their own")
 
 
+def _swap_side(side: str) -> dict[str, serializers.Field]:
+    """The fields of one side ("a" or "b") of a recommended swap; null where hidden from a faculty member (own_view)."""
+    return {
+        f"assignment_{side}": serializers.IntegerField(allow_null=True),
+        f"{side}_faculty_id": serializers.IntegerField(allow_null=True),
+        f"{side}_faculty": serializers.CharField(allow_null=True),
+        f"{side}_faculty_name": serializers.CharField(allow_null=True),
+        f"{side}_week": serializers.DateField(),
+        f"{side}_week_index": serializers.IntegerField(),
+        f"{side}_rotation": serializers.CharField(),
+    }
+
+
 class RecommendedSwapSerializer(serializers.Serializer):
     """One swap of the conflict-free set of best blocking swaps; both holders gain."""
 
-    assignment_a = serializers.IntegerField(allow_null=True)
-    a_faculty_id = serializers.IntegerField(allow_null=True)
-    a_faculty = serializers.CharField(allow_null=True)
-    a_faculty_name = serializers.CharField(allow_null=True)
-    a_week = serializers.DateField()
-    a_week_index = serializers.IntegerField()
-    a_rotation = serializers.CharField()
-    assignment_b = serializers.IntegerField(allow_null=True)
-    b_faculty_id = serializers.IntegerField(allow_null=True)
-    b_faculty = serializers.CharField(allow_null=True)
-    b_faculty_name = serializers.CharField(allow_null=True)
-    b_week = serializers.DateField()
-    b_week_index = serializers.IntegerField()
-    b_rotation = serializers.CharField()
-    gain_a = serializers.FloatField(allow_null=True)
-    gain_b = serializers.FloatField(allow_null=True)
-    total_gain = serializers.FloatField(allow_null=True)
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            **_swap_side("a"), **_swap_side("b"),
+            "gain_a": serializers.FloatField(allow_null=True),
+            "gain_b": serializers.FloatField(allow_null=True),
+            "total_gain": serializers.FloatField(allow_null=True),
+        }
 
 
 PARTNER_FIELDS = ("partner_assignment", "partner_faculty_id", "partner_faculty", "partner_faculty_name", "gain_partner")

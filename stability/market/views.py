@@ -227,7 +227,10 @@ ACTIONS = {
 }
 
 
-def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+@login_required
+@require_POST
+def swap_request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Confirm, decline or cancel (`action`, from the URL conf) a request the user is party to."""
     swap = access_swap_request(request.user, pk)  # 404 unless it is theirs or addressed to them
     service, done = ACTIONS[action]
     try:
@@ -254,24 +257,6 @@ def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if is_coordinator(request.user) and faculty is None:
         return redirect("swap_market", pk=swap.schedule_id)
     return redirect(_back("my_swap_requests", swap.schedule))
-
-
-@login_required
-@require_POST
-def swap_request_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "confirm")
-
-
-@login_required
-@require_POST
-def swap_request_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "decline")
-
-
-@login_required
-@require_POST
-def swap_request_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "cancel")
 
 
 @login_required
