@@ -60,6 +60,15 @@ def _no_faculty(request: HttpRequest) -> HttpResponse:
     return render(request, "preferences/no_profile.html", status=403)
 
 
+def _without_schedule(request: HttpRequest, faculty: Faculty | None, schedule: Schedule | None) -> HttpResponse | None:
+    """What a faculty page shows instead when the user is no faculty member or has no published schedule."""
+    if faculty is None:
+        return _no_faculty(request)
+    if schedule is None:
+        return render(request, "stability/market/no_schedule.html", {"faculty": faculty, "section": "swaps"})
+    return None
+
+
 def _back(name: str, schedule: Schedule | None) -> str:
     url = reverse(name)
     return f"{url}?year={schedule.year.label}" if schedule is not None else url
@@ -93,10 +102,8 @@ def _suggestion_context(faculty: Faculty, schedules: list[Schedule], schedule: S
 @require_GET
 def swap_suggestions_page(request: HttpRequest) -> HttpResponse:
     faculty, schedules, schedule = _faculty_schedule(request)
-    if faculty is None:
-        return _no_faculty(request)
-    if schedule is None:
-        return render(request, "stability/market/no_schedule.html", {"faculty": faculty, "section": "swaps"})
+    if (instead := _without_schedule(request, faculty, schedule)) is not None:
+        return instead
     return render(request, "stability/market/suggestions.html",
                   {**_suggestion_context(faculty, schedules, schedule), "section": "swaps"})
 
@@ -188,10 +195,8 @@ def _requests_context(faculty: Faculty, schedules: list[Schedule], schedule: Sch
 @require_http_methods(["GET", "POST"])
 def my_swap_requests(request: HttpRequest) -> HttpResponse:
     faculty, schedules, schedule = _faculty_schedule(request)
-    if faculty is None:
-        return _no_faculty(request)
-    if schedule is None:
-        return render(request, "stability/market/no_schedule.html", {"faculty": faculty, "section": "swaps"})
+    if (instead := _without_schedule(request, faculty, schedule)) is not None:
+        return instead
     if request.method == "POST":
         excluded = set(schedule.assignments.filter(faculty=faculty).values_list("week_id", flat=True))
         form = SwapRequestForm(request.POST, faculty=faculty, schedule=schedule,
