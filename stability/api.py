@@ -64,6 +64,11 @@ SCHEDULE_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Sc
 _CoordinatorPermission = coordinators_only(COORDINATORS_ONLY)
 
 
+class _CoordinatorView(generics.GenericAPIView):
+    # For coordinators only (faculty get 403). No docstring: a view's docstring is its schema description.
+    permission_classes = [permissions.IsAuthenticated, _CoordinatorPermission]
+
+
 def access_schedule(request: Request, pk: Any) -> Schedule:
     """The schedule if the caller may see it (coordinators: any; faculty: those of their years), else 404."""
     schedule = schedules_for_user(request.user).filter(pk=pk_or_404(pk, "schedule")).first()
@@ -116,11 +121,10 @@ class ScheduleStabilityView(generics.GenericAPIView):
         return Response(StabilityReportSerializer(report, context=_context(request)).data)
 
 
-class SchedulePublishView(generics.GenericAPIView):
+class SchedulePublishView(_CoordinatorView):
     """Publish a draft schedule through the stability gate (coordinators)."""
 
     serializer_class = PublishSerializer
-    permission_classes = [permissions.IsAuthenticated, _CoordinatorPermission]
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -159,11 +163,10 @@ class SchedulePublishView(generics.GenericAPIView):
         return Response(PublicationSerializer(result.record, context=context).data)
 
 
-class ScheduleAnalyticsView(generics.GenericAPIView):
+class ScheduleAnalyticsView(_CoordinatorView):
     """Stability, regret and fairness of one schedule (coordinators)."""
 
     serializer_class = AnalyticsSerializer
-    permission_classes = [permissions.IsAuthenticated, _CoordinatorPermission]
 
     @extend_schema(
         operation_id="schedules_analytics",
@@ -177,11 +180,10 @@ class ScheduleAnalyticsView(generics.GenericAPIView):
         return Response(AnalyticsSerializer(schedule_analytics(schedule=schedule, actor=request.user)).data)
 
 
-class NashStableScheduleView(generics.GenericAPIView):
+class NashStableScheduleView(_CoordinatorView):
     """The stability report of a schedule, named by id or by academic year (coordinators)."""
 
     serializer_class = NashStableScheduleSerializer
-    permission_classes = [permissions.IsAuthenticated, _CoordinatorPermission]
     parser_classes = [JSONParser]
 
     @extend_schema(
@@ -216,11 +218,10 @@ class NashStableScheduleView(generics.GenericAPIView):
         return Response(StabilityReportSerializer(report, context=_context(request)).data)
 
 
-class PriceOfAnarchyView(generics.GenericAPIView):
+class PriceOfAnarchyView(_CoordinatorView):
     """Price of anarchy and stability of a year's schedule (coordinators)."""
 
     serializer_class = PriceOfAnarchySerializer
-    permission_classes = [permissions.IsAuthenticated, _CoordinatorPermission]
 
     @extend_schema(
         operation_id="game_theory_price_of_anarchy",
@@ -262,7 +263,7 @@ class PriceOfAnarchyView(generics.GenericAPIView):
             "current_welfare": report.current_welfare, "optimal_welfare": report.optimal_welfare,
             "efficiency_ratio": report.efficiency_ratio, "price_of_anarchy": report.price_of_anarchy,
             "price_of_stability": report.price_of_stability,
-            "is_acceptable": None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA,
+            "is_acceptable": report.is_acceptable,
             "converged": detail.get("converged"),
             "estimated_at": parse_datetime(detail.get("estimated_at") or ""),
         }

@@ -8,7 +8,7 @@ from django.db import models
 
 from allocation.models import Assignment, Schedule, ScheduleChange
 from preferences.models import AcademicYear, Faculty, Week
-from stability.algorithms.types import ACCEPTABLE_POA, PriceOfAnarchy
+from stability.algorithms.types import PriceOfAnarchy, poa_acceptable
 
 
 class StabilityLevel(models.TextChoices):
@@ -58,6 +58,10 @@ class NashStabilityReport(models.Model):
     def __str__(self) -> str:
         return f"Stability of {self.schedule} · {self.stability_level} ({self.nash_distance:.1%})"
 
+    @property
+    def is_acceptable(self) -> bool | None:
+        return poa_acceptable(self.price_of_anarchy)
+
 
 class PriceOfAnarchyEstimate(models.Model):
     """Price of anarchy / stability from K random feasible schedules, stored for the feasible set they range over.
@@ -104,7 +108,7 @@ class PriceOfAnarchyEstimate(models.Model):
             status=self.status, restarts=self.restarts, converged=self.converged, optimal_welfare=self.optimal_welfare,
             worst_stable_welfare=self.worst_stable_welfare, best_stable_welfare=self.best_stable_welfare,
             price_of_anarchy=self.price_of_anarchy, price_of_stability=self.price_of_stability,
-            is_acceptable=self.price_of_anarchy is not None and self.price_of_anarchy < ACCEPTABLE_POA,
+            is_acceptable=bool(poa_acceptable(self.price_of_anarchy)),
             stable_welfare=finals, steps=steps, key=self.problem_key,
         )
 

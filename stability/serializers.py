@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -17,6 +18,7 @@ from stability.algorithms.types import ACCEPTABLE_POA
 from stability.models import NashStabilityReport, PublicationRecord
 from stability.parameters import MAX_RESTARTS
 from stability.recommendations import recommendation_sentences
+from stability.summaries import PUBLICATION_SUMMARY_FIELDS, STABILITY_SUMMARY_FIELDS
 
 
 class InstabilitySerializer(serializers.Serializer):
@@ -43,26 +45,29 @@ class InstabilitySerializer(serializers.Serializer):
     is_blocking = serializers.BooleanField(help_text="Both gain: the pair would swap on their own")
 
 
+def _swap_side(side: str) -> dict[str, serializers.Field]:
+    """The fields of one side ("a" or "b") of a recommended swap; null where hidden from a faculty member (own_view)."""
+    return {
+        f"assignment_{side}": serializers.IntegerField(allow_null=True),
+        f"{side}_faculty_id": serializers.IntegerField(allow_null=True),
+        f"{side}_faculty": serializers.CharField(allow_null=True),
+        f"{side}_faculty_name": serializers.CharField(allow_null=True),
+        f"{side}_week": serializers.DateField(),
+        f"{side}_week_index": serializers.IntegerField(),
+        f"{side}_rotation": serializers.CharField(),
+    }
+
+
 class RecommendedSwapSerializer(serializers.Serializer):
     """One swap of the conflict-free set of best blocking swaps; both holders gain."""
 
-    assignment_a = serializers.IntegerField(allow_null=True)
-    a_faculty_id = serializers.IntegerField(allow_null=True)
-    a_faculty = serializers.CharField(allow_null=True)
-    a_faculty_name = serializers.CharField(allow_null=True)
-    a_week = serializers.DateField()
-    a_week_index = serializers.IntegerField()
-    a_rotation = serializers.CharField()
-    assignment_b = serializers.IntegerField(allow_null=True)
-    b_faculty_id = serializers.IntegerField(allow_null=True)
-    b_faculty = serializers.CharField(allow_null=True)
-    b_faculty_name = serializers.CharField(allow_null=True)
-    b_week = serializers.DateField()
-    b_week_index = serializers.IntegerField()
-    b_rotation = serializers.CharField()
-    gain_a = serializers.FloatField(allow_null=True)
-    gain_b = serializers.FloatField(allow_null=True)
-    total_gain = serializers.FloatField(allow_null=True)
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            **_swap_side("a"), **_swap_side("b"),
+            "gain_a": serializers.FloatField(allow_null=True),
+            "gain_b": serializers.FloatField(allow_null=True),
+            "total_gain": serializers.FloatField(allow_null=True),
+        }
 
 
 PARTNER_FIELDS = ("partner_assignment", "partner_faculty_id", "partner_faculty", "partner_faculty_name", "gain_partner")
@@ -190,7 +195,7 @@ class StabilityReportSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_is_acceptable(self, report: NashStabilityReport) -> bool | None:
-        return None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA
+        return report.is_acceptable
 
     @extend_schema_field(serializers.ChoiceField(choices=["full", "own"]))
     def get_scope(self, report: NashStabilityReport) -> str:
@@ -305,35 +310,46 @@ class RegretSummarySerializer(serializers.Serializer):
     welfare = serializers.FloatField(help_text="Σ u over assignments")
 
 
-class StabilitySummarySerializer(serializers.Serializer):
-    report = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    is_nash_equilibrium = serializers.BooleanField()
-    nash_distance = serializers.FloatField()
-    stability_level = serializers.CharField()
-    num_blocking_swaps = serializers.IntegerField()
-    num_beneficial_deviations = serializers.IntegerField()
-    predicted_swap_requests = serializers.IntegerField()
-    current_welfare = serializers.FloatField()
-    optimal_welfare = serializers.FloatField()
-    efficiency_ratio = serializers.FloatField()
-    price_of_anarchy = serializers.FloatField(allow_null=True)
-    price_of_stability = serializers.FloatField(allow_null=True)
-    restarts = serializers.IntegerField(allow_null=True)
-    forecast = serializers.CharField()
+# A model field's plain serializer type (first match; PositiveIntegerField is an IntegerField).
+_PLAIN_TYPES = (
+    (models.BooleanField, serializers.BooleanField),
+    (models.DateTimeField, serializers.DateTimeField),
+    (models.FloatField, serializers.FloatField),
+    (models.IntegerField, serializers.IntegerField),
+    (models.CharField, serializers.CharField),
+    (models.TextField, serializers.CharField),
+)
 
 
-class PublicationSummarySerializer(serializers.Serializer):
-    published_at = serializers.DateTimeField()
-    published_by = serializers.CharField(allow_null=True)
-    channel = serializers.CharField()
-    nash_distance = serializers.FloatField()
-    stability_level = serializers.CharField()
-    predicted_swap_requests = serializers.IntegerField()
-    forced = serializers.BooleanField()
-    override_reason = serializers.CharField(allow_blank=True)
-    warnings = serializers.ListField(child=serializers.CharField())
-    report = serializers.IntegerField()
+def _plain_field(field: models.Field) -> serializers.Field:
+    kind = next(plain for column, plain in _PLAIN_TYPES if isinstance(field, column))
+    kwargs = {"allow_null": True} if field.null else {}
+    if kind is serializers.CharField and field.blank:
+        kwargs["allow_blank"] = True
+    return kind(**kwargs)
+
+
+def summary_fields(model: type[models.Model], names: tuple[str, ...], **declared: serializers.Field) -> dict[str, serializers.Field]:
+    """The fields of a summary dictionary, in the order of `names`: `declared` where given, else the model field's plain
+    type — nullable where the column is, blank where it may be — without its choices, limits or help text."""
+    return {name: declared[name] if name in declared else _plain_field(model._meta.get_field(name)) for name in names}
+
+
+class StabilitySummarySerializer(serializers.Serializer):  # stability.summaries.stability_summary
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return summary_fields(
+            NashStabilityReport, ("report", "created_at", *STABILITY_SUMMARY_FIELDS), report=serializers.IntegerField(),
+        )
+
+
+class PublicationSummarySerializer(serializers.Serializer):  # stability.summaries.publication_summary
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return summary_fields(
+            PublicationRecord, ("published_at", "published_by", *PUBLICATION_SUMMARY_FIELDS, "warnings", "report"),
+            published_by=serializers.CharField(allow_null=True),
+            warnings=serializers.ListField(child=serializers.CharField()),
+            report=serializers.IntegerField(),
+        )
 
 
 class AnalyticsSerializer(serializers.Serializer):

@@ -29,23 +29,23 @@ def regret_summary(*, schedule: Schedule) -> dict[str, Any]:
     }
 
 
+# The report's own numbers in its summary, in order (after its id and time); the serializer takes its fields from here.
+STABILITY_SUMMARY_FIELDS = (
+    "is_nash_equilibrium", "nash_distance", "stability_level", "num_blocking_swaps", "num_beneficial_deviations",
+    "predicted_swap_requests", "current_welfare", "optimal_welfare", "efficiency_ratio", "price_of_anarchy",
+    "price_of_stability", "restarts", "forecast",
+)
+# The publication record's plain values in its summary, in order (after when and by whom, before warnings and report).
+PUBLICATION_SUMMARY_FIELDS = (
+    "channel", "nash_distance", "stability_level", "predicted_swap_requests", "forced", "override_reason",
+)
+
+
 def stability_summary(report: NashStabilityReport) -> dict[str, Any]:
     return {
         "report": report.pk,
         "created_at": report.created_at.isoformat(),
-        "is_nash_equilibrium": report.is_nash_equilibrium,
-        "nash_distance": report.nash_distance,
-        "stability_level": report.stability_level,
-        "num_blocking_swaps": report.num_blocking_swaps,
-        "num_beneficial_deviations": report.num_beneficial_deviations,
-        "predicted_swap_requests": report.predicted_swap_requests,
-        "current_welfare": report.current_welfare,
-        "optimal_welfare": report.optimal_welfare,
-        "efficiency_ratio": report.efficiency_ratio,
-        "price_of_anarchy": report.price_of_anarchy,
-        "price_of_stability": report.price_of_stability,
-        "restarts": report.restarts,
-        "forecast": report.forecast,
+        **{name: getattr(report, name) for name in STABILITY_SUMMARY_FIELDS},
     }
 
 
@@ -75,12 +75,7 @@ def publication_summary(record: PublicationRecord) -> dict[str, Any]:
     return {
         "published_at": record.published_at.isoformat(),
         "published_by": record.published_by.get_username() if record.published_by else None,
-        "channel": record.channel,
-        "nash_distance": record.nash_distance,
-        "stability_level": record.stability_level,
-        "predicted_swap_requests": record.predicted_swap_requests,
-        "forced": record.forced,
-        "override_reason": record.override_reason,
+        **{name: getattr(record, name) for name in PUBLICATION_SUMMARY_FIELDS},
         "warnings": list(record.warnings or []),
         "report": record.report_id,
     }

@@ -103,7 +103,7 @@ def _report_context(schedule: Schedule, report: NashStabilityReport, *, form: Pu
         "recommended": payload.get("recommended_swaps", []),
         "can_apply": schedule.status in (Schedule.Status.DRAFT, Schedule.Status.PUBLISHED),
         "is_draft": schedule.status == Schedule.Status.DRAFT,
-        "is_acceptable": None if report.price_of_anarchy is None else report.price_of_anarchy < ACCEPTABLE_POA,
+        "is_acceptable": report.is_acceptable,
         "acceptable_poa": ACCEPTABLE_POA,
         "critical": critical,
         "refusal": refused or (critical_refusal(report) if critical else ""),

@@ -33,6 +33,11 @@ THRESHOLDS = (0.05, 0.15, 0.30)
 FORECASTS = ("stable", "minor_adjustments", "major_revision")
 
 
+def poa_acceptable(price_of_anarchy: float | None) -> bool | None:
+    """A price of anarchy below ACCEPTABLE_POA is acceptable; None when there is none (no stable run)."""
+    return None if price_of_anarchy is None else price_of_anarchy < ACCEPTABLE_POA
+
+
 @dataclass(frozen=True)
 class SwapAnalysis:
     """Blocking swaps and beneficial deviations of one schedule (DESIGN §9 definitions, exactly).

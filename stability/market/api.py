@@ -13,6 +13,7 @@ Thin: parse, authorise, call the stability.market services (the same services th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -60,6 +61,17 @@ COORDINATORS_ONLY = "Only coordinators can clear trading cycles or read strategy
 
 
 IsCoordinator = coordinators_only(COORDINATORS_ONLY)
+
+
+def _party_action(*, operation_id: str, summary: str, description: str | None = None) -> Callable[[Callable], Callable]:
+    """A POST operation on one swap request, without a body, answering with the request: its route and schema."""
+    def decorate(method: Callable) -> Callable:
+        routed = action(detail=True, methods=["post"])(method)
+        return extend_schema(
+            operation_id=operation_id, summary=summary, description=description, request=None,
+            responses={200: SwapRequestSerializer, 400: _400, 401: _401, 403: _403, 404: _404},
+        )(routed)
+    return decorate
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -178,7 +190,7 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
             )
         return self._done(swap, status.HTTP_201_CREATED)
 
-    @extend_schema(
+    @_party_action(
         operation_id="swap_requests_confirm",
         summary="Confirm your side of a proposed swap",
         description=(
@@ -186,31 +198,19 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
             "When everyone has, the swap executes as an audited change of the published schedule (status executed), "
             "or expires if a week moved meanwhile."
         ),
-        request=None,
-        responses={200: SwapRequestSerializer, 400: _400, 401: _401, 403: _403, 404: _404},
     )
-    @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         return self._done(swap_request_confirm(swap=self.get_object(), actor=request.user))
 
-    @extend_schema(
+    @_party_action(
         operation_id="swap_requests_decline",
         summary="Decline a proposed swap",
         description="A party turns the proposal down; in a trading cycle the other members' requests reopen.",
-        request=None,
-        responses={200: SwapRequestSerializer, 400: _400, 401: _401, 403: _403, 404: _404},
     )
-    @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str | None = None) -> Response:
         return self._done(swap_request_decline(swap=self.get_object(), actor=request.user))
 
-    @extend_schema(
-        operation_id="swap_requests_cancel",
-        summary="Withdraw your open or proposed request",
-        request=None,
-        responses={200: SwapRequestSerializer, 400: _400, 401: _401, 403: _403, 404: _404},
-    )
-    @action(detail=True, methods=["post"])
+    @_party_action(operation_id="swap_requests_cancel", summary="Withdraw your open or proposed request")
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._done(swap_request_cancel(swap=self.get_object(), actor=request.user))
 

@@ -204,6 +204,23 @@ def swap_request_post(
 # --- confirming, declining, cancelling ------------------------------------------------------------------------
 
 
+def _proposal(swap: SwapRequest, actor, refusal: str) -> tuple[SwapRequest, Any, list[SwapRequest]]:
+    """The request locked if it is a proposal (matched), else a status error ending in `refusal`; with the acting
+    faculty member and the members of its trading cycle (the request alone when it is a pair)."""
+    swap = swap_request_lock(swap)
+    if swap.status != Status.MATCHED:
+        raise ValidationError({"status": f"Request #{swap.pk} is {swap.get_status_display().lower()}; {refusal}"})
+    return swap, own_faculty(actor), cycle_members(swap)
+
+
+def _own_in_cycle(members: Sequence[SwapRequest], faculty, verb: str) -> list[SwapRequest]:
+    """The acting faculty member's requests in a trading cycle; none is a PermissionDenied."""
+    own = [m for m in members if faculty is not None and m.requester_id == faculty.pk]
+    if not own:
+        raise PermissionDenied(f"Only the members of this trading cycle can {verb} it.")
+    return own
+
+
 def _all_confirmed(members: Sequence[SwapRequest]) -> bool:
     if members[0].cycle is None:
         return members[0].requester_confirmed and members[0].counterparty_confirmed
@@ -217,11 +234,7 @@ def swap_request_confirm(*, swap: SwapRequest, actor) -> SwapRequest:
     Once every party has confirmed, the exchange executes as one audited ScheduleChange (kind swap, or trading
     cycle as consecutive pairs); a request whose weeks moved meanwhile expires with the reason instead.
     """
-    swap = swap_request_lock(swap)
-    if swap.status != Status.MATCHED:
-        raise ValidationError({"status": f"Request #{swap.pk} is {swap.get_status_display().lower()}; there is nothing to confirm."})
-    faculty = own_faculty(actor)
-    members = cycle_members(swap)
+    swap, faculty, members = _proposal(swap, actor, "there is nothing to confirm.")
     if swap.cycle is None:
         if faculty is not None and faculty.pk == swap.requester_id:
             swap.requester_confirmed = True
@@ -232,10 +245,7 @@ def swap_request_confirm(*, swap: SwapRequest, actor) -> SwapRequest:
         swap.save(update_fields=["requester_confirmed", "counterparty_confirmed"])
         members = [swap]
     else:
-        own = [m for m in members if faculty is not None and m.requester_id == faculty.pk]
-        if not own:
-            raise PermissionDenied("Only the members of this trading cycle can confirm it.")
-        for m in own:
+        for m in _own_in_cycle(members, faculty, "confirm"):
             m.requester_confirmed = True
             m.save(update_fields=["requester_confirmed"])
     if not _all_confirmed(members):
@@ -279,20 +289,14 @@ def _execute(members: list[SwapRequest], *, actor) -> None:
 def swap_request_decline(*, swap: SwapRequest, actor) -> SwapRequest:
     """A party turns a proposal down. The decliner's request (or, for a pair, the proposal) closes as declined;
     the other members of a trading cycle go back to open."""
-    swap = swap_request_lock(swap)
-    if swap.status != Status.MATCHED:
-        raise ValidationError({"status": f"Request #{swap.pk} is {swap.get_status_display().lower()}; only proposals can be declined."})
-    faculty = own_faculty(actor)
-    members = cycle_members(swap)
+    swap, faculty, members = _proposal(swap, actor, "only proposals can be declined.")
     if swap.cycle is None:
         if faculty is None or faculty.pk not in (swap.requester_id, swap.counterparty_id):
             raise PermissionDenied("Only the two faculty members of this swap can decline it.")
         who = "You" if faculty.pk == swap.requester_id else str(faculty)
         close([swap], Status.DECLINED, f"Declined by {faculty}." if who != "You" else "You declined the proposal.")
     else:
-        own = [m for m in members if faculty is not None and m.requester_id == faculty.pk]
-        if not own:
-            raise PermissionDenied("Only the members of this trading cycle can decline it.")
+        own = _own_in_cycle(members, faculty, "decline")
         close(own, Status.DECLINED, "You declined the trading cycle.")
         reopen([m for m in members if m not in own], f"{faculty} declined the trading cycle; your request is open again.")
     strategy_performance_update(year=swap.schedule.year)

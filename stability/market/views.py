@@ -60,6 +60,15 @@ def _no_faculty(request: HttpRequest) -> HttpResponse:
     return render(request, "preferences/no_profile.html", status=403)
 
 
+def _without_schedule(request: HttpRequest, faculty: Faculty | None, schedule: Schedule | None) -> HttpResponse | None:
+    """What a faculty page shows instead when the user is no faculty member or has no published schedule."""
+    if faculty is None:
+        return _no_faculty(request)
+    if schedule is None:
+        return render(request, "stability/market/no_schedule.html", {"faculty": faculty, "section": "swaps"})
+    return None
+
+
 def _back(name: str, schedule: Schedule | None) -> str:
     url = reverse(name)
     return f"{url}?year={schedule.year.label}" if schedule is not None else url
@@ -93,10 +102,8 @@ def _suggestion_context(faculty: Faculty, schedules: list[Schedule], schedule: S
 @require_GET
 def swap_suggestions_page(request: HttpRequest) -> HttpResponse:
     faculty, schedules, schedule = _faculty_schedule(request)
-    if faculty is None:
-        return _no_faculty(request)
-    if schedule is None:
-        return render(request, "stability/market/no_schedule.html", {"faculty": faculty, "section": "swaps"})
+    if (instead := _without_schedule(request, faculty, schedule)) is not None:
+        return instead
     return render(request, "stability/market/suggestions.html",
                   {**_suggestion_context(faculty, schedules, schedule), "section": "swaps"})
 
@@ -188,10 +195,8 @@ def _requests_context(faculty: Faculty, schedules: list[Schedule], schedule: Sch
 @require_http_methods(["GET", "POST"])
 def my_swap_requests(request: HttpRequest) -> HttpResponse:
     faculty, schedules, schedule = _faculty_schedule(request)
-    if faculty is None:
-        return _no_faculty(request)
-    if schedule is None:
-        return render(request, "stability/market/no_schedule.html", {"faculty": faculty, "section": "swaps"})
+    if (instead := _without_schedule(request, faculty, schedule)) is not None:
+        return instead
     if request.method == "POST":
         excluded = set(schedule.assignments.filter(faculty=faculty).values_list("week_id", flat=True))
         form = SwapRequestForm(request.POST, faculty=faculty, schedule=schedule,
@@ -227,7 +232,10 @@ ACTIONS = {
 }
 
 
-def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+@login_required
+@require_POST
+def swap_request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Confirm, decline or cancel (`action`, from the URL conf) a request the user is party to."""
     swap = access_swap_request(request.user, pk)  # 404 unless it is theirs or addressed to them
     service, done = ACTIONS[action]
     try:
@@ -254,24 +262,6 @@ def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if is_coordinator(request.user) and faculty is None:
         return redirect("swap_market", pk=swap.schedule_id)
     return redirect(_back("my_swap_requests", swap.schedule))
-
-
-@login_required
-@require_POST
-def swap_request_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "confirm")
-
-
-@login_required
-@require_POST
-def swap_request_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "decline")
-
-
-@login_required
-@require_POST
-def swap_request_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, "cancel")
 
 
 @login_required
