@@ -24,6 +24,7 @@ from allocation.models import AllocationRun, Assignment, Comparison, Schedule
 from allocation.querysets import assignments_explained_to, current_schedule_for
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain, comparison_start
 from gtsched_site.charts import ordinal
+from gtsched_site.pages import render_page
 from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear, Faculty
 from preferences.querysets import access_year, faculty_for_user, is_coordinator
@@ -240,9 +241,9 @@ def _run_context(run: AllocationRun) -> dict[str, Any]:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(AllocationRun.objects.select_related("year", "created_by", "comparison"), pk=pk)
     context = _run_context(run)
-    if request.htmx:
-        return render(request, "allocation/run_detail.html#run_live", context, status=_poll_status(run.is_active))
-    return render(request, "allocation/run_detail.html", {**context, "section": "allocation"})
+    return render_page(request, "allocation/run_detail.html", context,
+                       partial="run_live", section="allocation",
+                       partial_status=_poll_status(run.is_active))
 
 
 @coordinator_required
@@ -312,10 +313,9 @@ def _comparison_context(comparison: Comparison) -> dict[str, Any]:
 def comparison_detail(request: HttpRequest, pk: int) -> HttpResponse:
     comparison = get_object_or_404(Comparison.objects.select_related("year"), pk=pk)
     context = _comparison_context(comparison)
-    if request.htmx:
-        return render(request, "allocation/comparison_detail.html#comparison_live", context,
-                      status=_poll_status(context["any_active"]))
-    return render(request, "allocation/comparison_detail.html", {**context, "section": "allocation"})
+    return render_page(request, "allocation/comparison_detail.html", context,
+                       partial="comparison_live", section="allocation",
+                       partial_status=_poll_status(context["any_active"]))
 
 
 # --- faculty: my schedule and why --------------------------------------------------------------
@@ -370,6 +370,4 @@ def assignment_why(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = get_object_or_404(assignments_explained_to(request.user), pk=pk)
     explanation = assignment_explain(assignment=assignment)
     context = {"assignment": assignment, "explanation": explanation, "rank_phrase": rank_phrase(assignment.rank)}
-    if request.htmx:
-        return render(request, "allocation/assignment_why.html#explanation", context)
-    return render(request, "allocation/assignment_why.html", {**context, "section": "schedule"})
+    return render_page(request, "allocation/assignment_why.html", context, partial="explanation", section="schedule")

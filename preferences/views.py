@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from gtsched_site.pages import render_page
 from gtsched_site.permissions import coordinator_required
 from preferences.forms import TYPE_HELP, PreferenceForm
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission
@@ -187,6 +188,5 @@ def coordinator_year(request: HttpRequest, label: int) -> HttpResponse:
         "closes_in": year.preference_closes - now,
         "now": now,
     }
-    if request.htmx:
-        return render(request, "preferences/coordinator_year.html#submission_table", context)
-    return render(request, "preferences/coordinator_year.html", {**context, "section": "year"})
+    return render_page(request, "preferences/coordinator_year.html", context,
+                       partial="submission_table", section="year")

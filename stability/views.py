@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from allocation.models import Schedule
+from gtsched_site.pages import render_page
 from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear
 from preferences.querysets import access_year
@@ -123,9 +124,7 @@ def stability_report_page(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = _schedule(pk)
     report = stability_report_for(schedule=schedule, actor=request.user)
     context = _report_context(schedule, report)
-    if request.htmx:
-        return render(request, "stability/report.html#report", context)
-    return render(request, "stability/report.html", {**context, "section": "stability"})
+    return render_page(request, "stability/report.html", context, partial="report", section="stability")
 
 
 @coordinator_required

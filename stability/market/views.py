@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from allocation.models import Assignment, Schedule
 from gtsched_site.forms import add_service_errors
+from gtsched_site.pages import render_page
 from gtsched_site.permissions import coordinator_required
 from preferences.models import Faculty
 from preferences.querysets import is_coordinator, own_faculty
@@ -322,9 +323,8 @@ def _market_context(schedule: Schedule) -> dict[str, Any]:
 def swap_market(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = get_object_or_404(Schedule.objects.select_related("year"), pk=pk)
     context = _market_context(schedule)
-    if request.htmx:
-        return render(request, "stability/market/coordinator.html#market_requests", context)
-    return render(request, "stability/market/coordinator.html", {**context, "section": "market"})
+    return render_page(request, "stability/market/coordinator.html", context,
+                       partial="market_requests", section="market")
 
 
 @coordinator_required
