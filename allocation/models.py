@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from allocation.algorithms.registry import MECHANISM_LABELS, MECHANISMS
+from gtsched_site.fields import actor_field
 from preferences.models import AcademicYear, Faculty, Rotation, Week
 
 
@@ -15,9 +16,7 @@ class Comparison(models.Model):
     seed = models.BigIntegerField()
     mechanisms = models.JSONField(default=list, help_text="Mechanism names in the order they were asked for")
     options_by_mechanism = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -53,9 +52,7 @@ class AllocationRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0)
     progress_message = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field()
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -103,9 +100,7 @@ class PreAssignment(models.Model):
     week = models.ForeignKey(Week, on_delete=models.CASCADE, related_name="preassignments")
     rotation = models.ForeignKey(Rotation, on_delete=models.PROTECT, related_name="preassignments")
     reason = models.CharField(max_length=300)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -140,9 +135,7 @@ class Schedule(models.Model):
         help_text="The allocation run that produced this draft",
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field()
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from allocation.models import Assignment, Schedule, ScheduleChange
+from gtsched_site.fields import actor_field
 from preferences.models import AcademicYear, Faculty, Week
 from stability.algorithms.types import PriceOfAnarchy, poa_acceptable
 
@@ -46,9 +47,7 @@ class NashStabilityReport(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     compute_ms = models.FloatField()
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -191,10 +190,7 @@ class SwapRequest(models.Model):
         null=True, blank=True, help_text="u[counterparty, give week] − u[counterparty, take week]; empty in a trading cycle",
     )
     outcome = models.CharField(max_length=300, blank=True, help_text="The latest event in plain words, e.g. why it expired")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="Who posted it: the requester, or a coordinator on their behalf",
-    )
+    created_by = actor_field(help_text="Who posted it: the requester, or a coordinator on their behalf")
     created_at = models.DateTimeField(auto_now_add=True)
     matched_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -245,9 +241,7 @@ class PredictionCalibration(models.Model):
     r_squared = models.FloatField(null=True, blank=True)
     samples = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = actor_field()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
