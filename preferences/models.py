@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from preferences.algorithms.utility import validate_weights
+
 
 class AcademicYear(models.Model):
     class Status(models.TextChoices):
@@ -43,8 +45,6 @@ class AcademicYear(models.Model):
             raise ValidationError({"first_monday": "The first week must start on a Monday."})
         if self.preference_opens and self.preference_closes and self.preference_closes <= self.preference_opens:
             raise ValidationError({"preference_closes": "The window must close after it opens."})
-        from preferences.algorithms.utility import validate_weights
-
         try:
             validate_weights(self.weights)
         except ValueError as exc:

@@ -48,8 +48,10 @@ def test_switching_to_values_keeps_the_page_working(page, live_server, faculty, 
     page.click("text=Values 0–100")
     expect(page.locator("table.weeks thead")).to_contain_text("Value 0–100")
     assert page.url.endswith("?type=cardinal")
-    # The table shows before the scripts have run on a busy machine; typing then fires no live validation.
+    # The swapped-in form shows before htmx has processed it (its settle step, 20 ms later, or more on a busy
+    # machine); typing before that fires no live validation. Wait until nothing is settling.
     page.wait_for_load_state("load")
+    page.wait_for_function("() => !document.querySelector('.htmx-swapping, .htmx-settling')")
     page.fill("input[name=w_0]", "150")
     expect(page.locator("#validation.invalid")).to_contain_text("outside 0–100")
     page.fill("input[name=w_0]", "90")
