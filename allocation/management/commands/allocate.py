@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from allocation.algorithms.registry import MECHANISMS
 from allocation.models import AllocationRun
 from allocation.services import NON_RESPONDENT_POLICIES, allocation_run_execute, allocation_run_start
+from gtsched_site.commands import field_errors, refuse
 from preferences.models import AcademicYear
 
 STATS_KEYS = ("total_regret", "average_regret", "max_regret", "rank_distribution", "welfare", "unassigned", "uncovered",
@@ -51,7 +52,7 @@ class Command(BaseCommand):
                 enqueue=False,
             )
         except ValidationError as exc:
-            self.fail(_messages(exc), as_json=as_json)
+            self.fail(field_errors(exc), as_json=as_json)
         run = allocation_run_execute(run_id=run.pk)
         run = _wait(run)
         output = run_output(run)
@@ -63,11 +64,7 @@ class Command(BaseCommand):
             raise CommandError(f"Run #{run.pk} {run.status}: {run.error or run.progress_message}")
 
     def fail(self, errors: dict[str, list[str]], *, as_json: bool) -> None:
-        if as_json:
-            self.stdout.write(json.dumps({"ok": False, "errors": errors}, indent=2, ensure_ascii=False))
-        lines = ["Nothing was run; fix these fields:"]
-        lines += [f"  {field}: {message}" for field, messages in errors.items() for message in messages]
-        raise CommandError("\n".join(lines))
+        refuse(self.stdout, errors, as_json=as_json, head="Nothing was run; fix these fields:")
 
     def text(self, run: AllocationRun, output: dict[str, Any]) -> str:
         head = f"Run #{run.pk}: {run.get_mechanism_display()} on {run.year}, seed {run.seed} — {run.get_status_display()}"
@@ -120,10 +117,6 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             options[key] = raw
     return options
-
-
-def _messages(exc: ValidationError) -> dict[str, list[str]]:
-    return {k: list(v) for k, v in exc.message_dict.items()} if hasattr(exc, "error_dict") else {"": exc.messages}
 
 
 def _wait(run: AllocationRun) -> AllocationRun:

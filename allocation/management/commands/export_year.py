@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from allocation.exchange import year_file_export
+from gtsched_site.commands import refuse
 from preferences.models import AcademicYear
 
 
@@ -56,6 +57,4 @@ def _label(raw: str, *, as_json: bool, stdout) -> int:
 
 
 def _fail(message: str, *, as_json: bool, stdout, key: str = "academic_year") -> None:
-    if as_json:
-        stdout.write(json.dumps({"ok": False, "errors": {key: [message]}}, indent=2, ensure_ascii=False))
-    raise CommandError(f"{key}: {message}")
+    refuse(stdout, {key: [message]}, as_json=as_json, head=None)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from allocation.exchange import ImportReport, year_file_import
+from gtsched_site.commands import refuse
 from preferences.exchange import validation_messages
 from preferences.models import AcademicYear
 
@@ -41,9 +42,7 @@ class Command(BaseCommand):
             self.stdout.write(summary(report))
 
     def fail(self, errors: dict[str, list[str]], *, as_json: bool, head: str) -> None:
-        if as_json:
-            self.stdout.write(json.dumps({"ok": False, "errors": errors}, indent=2, ensure_ascii=False))
-        raise CommandError(error_text(head, errors))
+        refuse(self.stdout, errors, as_json=as_json, head=head)
 
 
 class YearFileUnreadable(Exception):
@@ -63,10 +62,6 @@ def read_year_file(name: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise YearFileUnreadable(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-
-
-def error_text(head: str, errors: dict[str, list[str]]) -> str:
-    return "\n".join([head, *(f"  {path}: {message}" for path, messages in errors.items() for message in messages)])
 
 
 def summary(report: ImportReport) -> str:

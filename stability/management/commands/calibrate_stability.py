@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from gtsched_site.commands import field_errors, refuse
 from stability.calibration import prediction_calibrate
 
 
@@ -25,11 +26,7 @@ class Command(BaseCommand):
         try:
             calibration = prediction_calibrate(actor=None)
         except ValidationError as exc:
-            errors = {k: list(v) for k, v in exc.message_dict.items()}
-            if options["json"]:
-                self.stdout.write(json.dumps({"ok": False, "errors": errors}, indent=2, ensure_ascii=False))
-            lines = ["Nothing was stored:"] + [f"  {field}: {m}" for field, ms in errors.items() for m in ms]
-            raise CommandError("\n".join(lines)) from None
+            refuse(self.stdout, field_errors(exc), as_json=options["json"], head="Nothing was stored:")
         output = {
             "calibration": calibration.pk, "base": calibration.base, "pressure": calibration.pressure,
             "r_squared": calibration.r_squared, "samples": calibration.samples,

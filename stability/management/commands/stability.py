@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from allocation.models import Schedule
 from allocation.querysets import current_schedule
+from gtsched_site.commands import field_errors, refuse
 from preferences.models import AcademicYear
 from stability.models import NashStabilityReport
 from stability.recommendations import recommendation_sentences
@@ -44,16 +45,12 @@ class Command(BaseCommand):
             else:
                 report = stability_report_for(schedule=schedule, restarts=restarts)
         except ValidationError as exc:
-            self.fail(_messages(exc), as_json=as_json)
+            self.fail(field_errors(exc), as_json=as_json)
         output = report_output(schedule, report)
         self.stdout.write(json.dumps(output, indent=2, ensure_ascii=False) if as_json else self.text(output))
 
     def fail(self, errors: dict[str, list[str]], *, as_json: bool) -> None:
-        if as_json:
-            self.stdout.write(json.dumps({"ok": False, "errors": errors}, indent=2, ensure_ascii=False))
-        lines = ["Nothing was analysed; fix these fields:"]
-        lines += [f"  {field}: {message}" for field, messages in errors.items() for message in messages]
-        raise CommandError("\n".join(lines))
+        refuse(self.stdout, errors, as_json=as_json, head="Nothing was analysed; fix these fields:")
 
     def text(self, o: dict[str, Any]) -> str:
         style = {"STABLE": self.style.SUCCESS, "MARGINAL": self.style.WARNING, "UNSTABLE": self.style.WARNING,
@@ -118,10 +115,6 @@ def _from_year(raw: str) -> Schedule:
     if schedule is None:
         raise ValidationError({"year": f"Academic year {text} has no published or draft schedule yet."})
     return schedule
-
-
-def _messages(exc: ValidationError) -> dict[str, list[str]]:
-    return {k: list(v) for k, v in exc.message_dict.items()} if hasattr(exc, "error_dict") else {"": exc.messages}
 
 
 # DESIGN §13's fields, in the order the command prints them as JSON.
