@@ -18,6 +18,7 @@ import numpy as np
 from allocation.algorithms import feasibility, registry
 from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import OPTIMAL, Allocation, Problem
+from allocation.choices import ListedWeeks, better_weeks_phrase, choice_phrase, listed_weeks
 from allocation.models import AllocationRun, Assignment, PreAssignment, Schedule
 from allocation.problem import YearProblem, mechanism_options, year_problem
 from preferences.models import Faculty, Week
@@ -25,11 +26,6 @@ from preferences.models import Faculty, Week
 MAX_RSD_POINTS = 8
 MAX_ALTERNATIVES = 3
 EXPLAIN_SOLVE_LIMIT_S = 3.0  # per re-solve, for mechanisms with a time limit (CP-SAT)
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def week_text(start: dt.date) -> str:
@@ -40,6 +36,21 @@ def _names(pks: list[int]) -> dict[int, str]:
     return dict(Faculty.objects.filter(pk__in=pks).values_list("pk", "display_name"))
 
 
+def _better(problem: Problem, i: int, w: int) -> list[int]:
+    """The weeks faculty member i truly preferred to week w, best first: listed ones with a higher preference score.
+
+    Never a week they did not list, and never a tie that only the seeded tie-break ordered (equal values, or two
+    accepted weeks), so the explanation does not claim a preference the person never stated.
+    """
+    score = problem.value[i]
+    return [int(v) for v in np.argsort(problem.rank[i], kind="stable") if problem.listed[i, v] and score[v] > score[w]]
+
+
+def _head(problem: Problem, choices: ListedWeeks, i: int, v: int, start: dt.date) -> str:
+    phrase = choice_phrase(rank=int(problem.rank[i, v]), listed=True, preference_type=choices.preference_type)
+    return f"{phrase[0].upper()}{phrase[1:]}, {week_text(start)}"
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -47,7 +58,8 @@ def _join(items: list[str]) -> str:
 def explain_assignment(*, assignment: Assignment) -> dict[str, Any]:
     schedule: Schedule = assignment.schedule
     run: AllocationRun | None = schedule.run
-    choice = f"your {ordinal(assignment.rank)} choice" if assignment.rank else "a week you did not rank"
+    choices = listed_weeks(year=schedule.year_id, faculty_id=assignment.faculty_id)
+    choice = choices.phrase(rank=assignment.rank, week_index=assignment.week.index)
     pre = PreAssignment.objects.filter(
         year_id=schedule.year_id, faculty_id=assignment.faculty_id, week_id=assignment.week_id
     ).select_related("rotation").first()
@@ -81,9 +93,9 @@ def explain_assignment(*, assignment: Assignment) -> dict[str, Any]:
             "points": [pre_point, f"It is {choice}."] + caveat,
         }
     if run.mechanism == "rsd":
-        result = _explain_rsd(assignment=assignment, run=run, built=built, i=i, w=w)
+        result = _explain_rsd(assignment=assignment, run=run, built=built, i=i, w=w, choices=choices)
     else:
-        result = _explain_optimising(assignment=assignment, run=run, built=built, i=i, w=w)
+        result = _explain_optimising(assignment=assignment, run=run, built=built, i=i, w=w, choices=choices)
     result["points"] = result["points"] + caveat
     return result
 
@@ -91,7 +103,9 @@ def explain_assignment(*, assignment: Assignment) -> dict[str, Any]:
 # --- RSD -------------------------------------------------------------------------------------------------------
 
 
-def _explain_rsd(*, assignment: Assignment, run: AllocationRun, built: YearProblem, i: int, w: int) -> dict[str, Any]:
+def _explain_rsd(
+    *, assignment: Assignment, run: AllocationRun, built: YearProblem, i: int, w: int, choices: ListedWeeks
+) -> dict[str, Any]:
     problem = built.problem
     order: list[str] = list((run.details or {}).get("lottery_order") or [])
     position_of = {external_id: p for p, external_id in enumerate(order, start=1)}
@@ -99,6 +113,9 @@ def _explain_rsd(*, assignment: Assignment, run: AllocationRun, built: YearProbl
     position = assignment.mechanism_data.get("lottery_position") or position_of.get(me.external_id)
     n = len(order) or problem.n_faculty
     rank = int(problem.rank[i, w])
+    listed = bool(problem.listed[i, w])
+    choice = choice_phrase(rank=rank, listed=listed, preference_type=choices.preference_type)
+    higher = better_weeks_phrase(listed=listed, preference_type=choices.preference_type)
 
     holders: dict[int, list[tuple[int, str, str, int]]] = {}
     for week_id, faculty_id, external_id, name, rotation_id in assignment.schedule.assignments.values_list(
@@ -111,7 +128,7 @@ def _explain_rsd(*, assignment: Assignment, run: AllocationRun, built: YearProbl
     )
     starts = dict(Week.objects.filter(pk__in=built.week_ids.tolist()).values_list("pk", "start_date"))
 
-    better = [int(v) for v in np.argsort(problem.rank[i]) if problem.rank[i, v] < rank]
+    better = _better(problem, i, w)
     points: list[str] = []
     shown = 0
     for v in better:
@@ -120,10 +137,10 @@ def _explain_rsd(*, assignment: Assignment, run: AllocationRun, built: YearProbl
             continue
         if shown == MAX_RSD_POINTS:
             remaining = sum(1 for u in better if int(built.week_ids[u]) not in mine) - shown
-            points.append(f"…and {remaining} more week(s) you ranked higher were also gone before your turn.")
+            points.append(f"…and {remaining} more of the {higher} were also gone before your turn.")
             break
         shown += 1
-        head = f"Your {ordinal(int(problem.rank[i, v]))} choice, {week_text(starts[week_id])},"
+        head = _head(problem, choices, i, v, starts[week_id]) + ","
         seats = problem.eligible[i, v] & (problem.capacity[v] > 0)
         if not problem.eligible[i, v].any():
             points.append(f"{head} was not open to you: you blocked it or are not qualified for any rotation that week.")
@@ -147,14 +164,16 @@ def _explain_rsd(*, assignment: Assignment, run: AllocationRun, built: YearProbl
             points.append(f"{head} was not free for you at your turn.")
 
     where = f"lottery position {position} of {n}" if position else "a lottery position"
-    if rank == 1:
+    if rank == 1 and listed and choices.preference_type != "binary":
         summary = f"You drew {where}, and this week was your first choice: it was still free at your turn."
+    elif not better:
+        summary = f"You drew {where}. This week is {choice}; it was still free at your turn."
     elif not points:
-        summary = f"You drew {where}. This week is your {ordinal(rank)} choice; you also hold every week you ranked higher."
+        summary = f"You drew {where}. This week is {choice}; you also hold every one of the {higher}."
     else:
         summary = (
-            f"You drew {where}. By your turn the weeks you ranked higher were gone, so this week — your "
-            f"{ordinal(rank)} choice — was among the best still free for you."
+            f"You drew {where}. By your turn the {higher} were gone, so this week — {choice} — "
+            "was among the best still free for you."
         )
     return {"summary": summary, "points": points}
 
@@ -222,13 +241,18 @@ def _stored_allocation(assignment: Assignment, run: AllocationRun, built: YearPr
     )
 
 
-def _explain_optimising(*, assignment: Assignment, run: AllocationRun, built: YearProblem, i: int, w: int) -> dict[str, Any]:
+def _explain_optimising(
+    *, assignment: Assignment, run: AllocationRun, built: YearProblem, i: int, w: int, choices: ListedWeeks
+) -> dict[str, Any]:
     problem = built.problem
     mechanism = run.mechanism
     label = MECHANISM_LABELS.get(mechanism, mechanism)
     options = mechanism_options(run.parameters)
     strategy = registry.strategy(mechanism)
     rank = int(problem.rank[i, w])
+    listed = bool(problem.listed[i, w])
+    choice = choice_phrase(rank=rank, listed=listed, preference_type=choices.preference_type)
+    higher = better_weeks_phrase(listed=listed, preference_type=choices.preference_type)
     time_limit = registry.option_specs(mechanism).get("time_limit_s")
     if time_limit is not None:
         # An explanation answers a page request: each re-solve gets a short budget, and says so if it runs out.
@@ -244,7 +268,7 @@ def _explain_optimising(*, assignment: Assignment, run: AllocationRun, built: Ye
 
     base = _stored_allocation(assignment, run, built) or solve(problem)
     if base is None:
-        return {"summary": f"This week is your {ordinal(rank)} choice. The run can no longer be replayed on today's inputs.",
+        return {"summary": f"This week is {choice}. The run can no longer be replayed on today's inputs.",
                 "points": []}
     base_rows = np.asarray(base.assignments, dtype=np.int64).reshape(-1, 3)
     base_value = _measure(mechanism, problem, base, run.parameters)
@@ -257,12 +281,12 @@ def _explain_optimising(*, assignment: Assignment, run: AllocationRun, built: Ye
     points: list[str] = []
     outcomes: list[str] = []  # "worse", "tie" or "impossible" per week tried
     closed = []
-    for v in (int(v) for v in np.argsort(problem.rank[i])):
-        if problem.rank[i, v] >= rank or len(outcomes) == MAX_ALTERNATIVES:
+    for v in _better(problem, i, w):
+        if len(outcomes) == MAX_ALTERNATIVES:
             break
         if v in held:
             continue
-        head = f"Your {ordinal(int(problem.rank[i, v]))} choice, {week_text(starts[int(built.week_ids[v])])}"
+        head = _head(problem, choices, i, v, starts[int(built.week_ids[v])])
         rotations = np.flatnonzero(problem.eligible[i, v] & (problem.capacity[v] > pre_load[v]))
         if not len(rotations):
             closed.append(head)
@@ -287,18 +311,19 @@ def _explain_optimising(*, assignment: Assignment, run: AllocationRun, built: Ye
     if mechanism == "vcg":
         points.append(_vcg_payment_point(run=run, external_id=assignment.faculty.external_id))
     goal = GOALS.get(mechanism, "its best objective")
-    if rank == 1:
+    if rank == 1 and listed and choices.preference_type != "binary":
         summary = f"This week is your first choice, and {label} kept it in the schedule with {goal}."
+    elif not any(v not in held for v in _better(problem, i, w)):
+        summary = f"This week is {choice}, and {label} kept it in the schedule with {goal}."
     elif "tie" in outcomes:
         summary = (
-            f"{label} chooses the schedule with {goal} for everyone together. This week is your {ordinal(rank)} "
-            "choice; some weeks you ranked higher would have been just as good for the group, and the solver's "
-            "tie-break picked this one."
+            f"{label} chooses the schedule with {goal} for everyone together. This week is {choice}; some of the "
+            f"{higher} would have been just as good for the group, and the solver's tie-break picked this one."
         )
     else:
         summary = (
-            f"{label} chooses the schedule with {goal} for everyone together. This week is your {ordinal(rank)} "
-            "choice; giving you a week you ranked higher would cost the group more."
+            f"{label} chooses the schedule with {goal} for everyone together. This week is {choice}; giving you "
+            f"one of the {higher} would cost the group more."
         )
     return {"summary": summary, "points": [p for p in points if p]}
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.charts import comparison_svg, metric_bars_svg, rank_distribution_svg
+from allocation.choices import listed_weeks
 from allocation.forms import MECHANISM_HELP, ComparisonForm, RunForm
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
 from allocation.querysets import assignments_explained_to, current_schedule_for
@@ -326,10 +327,6 @@ def _years_with_schedules(user) -> list[AcademicYear]:
     return [y for y in years if current_schedule_for(user, year=y) is not None]
 
 
-def rank_phrase(rank: int | None) -> str:
-    return f"your {ordinal(rank)} choice" if rank else "not ranked"
-
-
 @login_required
 @require_GET
 def my_schedule(request: HttpRequest) -> HttpResponse:
@@ -348,8 +345,10 @@ def my_schedule(request: HttpRequest) -> HttpResponse:
     schedule = current_schedule_for(request.user, year=year) if year else None
     rows = []
     if schedule is not None and faculty is not None:
+        choices = listed_weeks(year=schedule.year_id, faculty_id=faculty.pk)
         for a in schedule.assignments.filter(faculty=faculty).select_related("week", "rotation").order_by("week__index"):
-            rows.append({"assignment": a, "rank_phrase": rank_phrase(a.rank),
+            rows.append({"assignment": a, "rank_phrase": choices.phrase(rank=a.rank, week_index=a.week.index),
+                         "numbered": choices.numbered(rank=a.rank, week_index=a.week.index),
                          "utility_percent": round(100 * a.utility) if a.utility is not None else None})
     context = {
         "faculty": faculty,
@@ -359,7 +358,7 @@ def my_schedule(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "is_draft": schedule is not None and schedule.status != Schedule.Status.PUBLISHED,
         "choosable": list(year.faculty_queryset().order_by("display_name")) if coordinator and year else [],
-        "top_choices": sum(1 for r in rows if r["assignment"].rank and r["assignment"].rank <= 3),
+        "top_choices": sum(1 for r in rows if r["numbered"] and r["assignment"].rank <= 3),
     }
     return render(request, "allocation/my_schedule.html", {**context, "section": "schedule"})
 
@@ -369,5 +368,7 @@ def my_schedule(request: HttpRequest) -> HttpResponse:
 def assignment_why(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = get_object_or_404(assignments_explained_to(request.user), pk=pk)
     explanation = assignment_explain(assignment=assignment)
-    context = {"assignment": assignment, "explanation": explanation, "rank_phrase": rank_phrase(assignment.rank)}
+    choices = listed_weeks(year=assignment.schedule.year_id, faculty_id=assignment.faculty_id)
+    context = {"assignment": assignment, "explanation": explanation,
+               "rank_phrase": choices.phrase(rank=assignment.rank, week_index=assignment.week.index)}
     return render_page(request, "allocation/assignment_why.html", context, partial="explanation", section="schedule")

@@ -19,6 +19,7 @@ from allocation.services import (
     year_problem,
 )
 from preferences.models import AcademicYear
+from preferences.services import preferences_submit
 from tests.allocation.helpers import run_now, submit, week
 from tests.factories import CoordinatorFactory, FacultyFactory, RotationFactory, make_year
 
@@ -492,3 +493,31 @@ def test_concurrent_clicks_start_one_run(tiny):
         thread.join()
     assert len(results) == 4 and len({pk for pk, _ in results}) == 1
     assert sum(created for _, created in results) == 1 and AllocationRun.objects.count() == 1
+
+
+def test_explanations_never_call_an_unlisted_week_a_choice_or_a_better_one(db, inpatient):
+    """Ordinal, cardinal and binary lists of one week for two weeks of service: the second is unlisted in each."""
+    year = make_year(label=2032, num_weeks=4, rotations=[inpatient], demand=3)
+    people = {k: FacultyFactory(external_id=k, display_name=f"Dr. {k}", rotations=[inpatient], target_load=2)
+              for k in ("O", "C", "B")}
+    year.roster.set(people.values())
+    weeks = {w.index: w.start_date.isoformat() for w in year.weeks.all()}
+    submit(people["O"], year, [0])
+    for key, kind, entry in (("C", "cardinal", {"value": 90}), ("B", "binary", {"accept": True})):
+        preferences_submit(faculty=people[key], year=year, preference_type=kind, entries=[{"week": weeks[0], **entry}],
+                           blocked_weeks=[], method="web_form")
+    unlisted = {"O": "a week you did not rank", "C": "a week you did not value", "B": "a week you did not accept"}
+    for mechanism in ("rsd", "least_regret"):
+        run = run_now(year, mechanism, seed=3)
+        for key, phrase in unlisted.items():
+            rows = list(Assignment.objects.filter(schedule__run=run, faculty=people[key]).select_related("week"))
+            assert {a.week.index for a in rows} >= {0} and len(rows) == 2
+            listed = next(a for a in rows if a.week.index == 0)
+            other = next(a for a in rows if a.week.index != 0)
+            text = assignment_explain(assignment=other)
+            words = " ".join([text["summary"], *text["points"]])
+            assert phrase in text["summary"], (mechanism, key, text)
+            assert "choice" not in words.replace("first choice", ""), (mechanism, key, text)
+            text = assignment_explain(assignment=listed)
+            expected = "a week you accepted" if key == "B" else "first choice"
+            assert expected in text["summary"], (mechanism, key, text)

@@ -465,3 +465,27 @@ def test_a_relaxation_proof_reads_as_such():
 
     shown = _solver_status({"solver_status": ["OPTIMAL"] * 3, "proof": "the flow relaxation's optimum meets every side constraint"})
     assert shown == "optimal at all 3 levels, proven by the flow relaxation (no CP-SAT solve needed)"
+
+
+def test_weeks_never_ranked_are_not_called_a_numbered_choice(client_as, coordinator, year, faculty, other_faculty,
+                                                             django_capture_on_commit_callbacks):
+    """Alice ranks one week but serves four: the other three are "a week you did not rank", never "your 5th choice"."""
+    _rank(faculty, year, {0: 1})
+    _rank(other_faculty, year, {0: 1, 2: 2, 6: 3, 7: 4})
+    run = _start(year, coordinator, django_capture_on_commit_callbacks, mechanism="least_regret")
+    Schedule.objects.filter(run=run).update(status=Schedule.Status.PUBLISHED, published_at=timezone.now())
+    mine = list(Assignment.objects.filter(schedule__run=run, faculty=faculty).select_related("week"))
+    unranked = [a for a in mine if a.week.index != 0]
+    assert len(unranked) >= 3 and all(a.rank > 1 for a in unranked)  # the strict order numbers them all the same
+    response = client_as(faculty.user).get(reverse("my_schedule"))
+    html = response.content.decode()
+    assert html.count("a week you did not rank") == len(unranked)
+    for a in unranked:
+        assert f"your {a.rank}" not in html and f'rank-low">{a.rank}<' not in html
+    assert response.context["top_choices"] == len(mine) - len(unranked)
+
+    why = client_as(faculty.user).get(reverse("assignment_why", args=[unranked[0].pk])).content.decode()
+    assert "a week you did not rank" in why
+    assert f"your {unranked[0].rank}" not in why.lower()
+    # The only week named as preferred is the one Alice ranked (and holds): none of her unranked weeks.
+    assert "choice, the week of" not in why or why.count("choice, the week of") == why.count("Your 1st choice, the week of")
