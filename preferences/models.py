@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -8,6 +9,30 @@ from django.db import models
 from django.utils import timezone
 
 from preferences.algorithms.utility import validate_weights
+
+
+@dataclass(frozen=True)
+class PreferenceWindow:
+    """The preference window's state at one moment, as every page and the API show it (AcademicYear.window).
+
+    state is "upcoming", "open" or "closed". closed_at is when it actually closed: the deadline, or the first
+    publication when the schedule was published before it; None when that moment is not recorded. closed_early
+    says why a window closed before its deadline: "published" or "allocating" (the year moved on), else "".
+    """
+
+    state: str
+    opens: dt.datetime
+    closes: dt.datetime
+    closed_at: dt.datetime | None = None
+    closed_early: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self.state == "upcoming"
 
 
 class AcademicYear(models.Model):
@@ -54,9 +79,32 @@ class AcademicYear(models.Model):
     def weights(self) -> dict[str, float]:
         return {**settings.GTSCHED_DEFAULT_UTILITY_WEIGHTS, **(self.utility_weights or {})}
 
-    def window_is_open(self, at: dt.datetime | None = None) -> bool:
+    def window(self, at: dt.datetime | None = None) -> PreferenceWindow:
+        """The one rule for the window: open only while collecting and between its dates.
+
+        Once the year is allocating or published the window is closed whatever its dates say: since the deadline
+        if that has passed (or since the first publication, if that came first), else closed early.
+        """
         at = at or timezone.now()
-        return self.preference_opens <= at < self.preference_closes
+        opens, closes = self.preference_opens, self.preference_closes
+        if self.status == self.Status.COLLECTING:
+            if at < opens:
+                return PreferenceWindow("upcoming", opens, closes)
+            if at < closes:
+                return PreferenceWindow("open", opens, closes)
+            return PreferenceWindow("closed", opens, closes, closed_at=closes)
+        published = None
+        if self.status == self.Status.PUBLISHED:
+            # Schedules live in the allocation app; the reverse accessor keeps this module free of its import.
+            published = self.schedules.filter(published_at__isnull=False).aggregate(first=models.Min("published_at"))["first"]
+        if published is not None and published < min(at, closes):
+            return PreferenceWindow("closed", opens, closes, closed_at=published, closed_early="published")
+        if at >= closes:
+            return PreferenceWindow("closed", opens, closes, closed_at=closes)
+        return PreferenceWindow("closed", opens, closes, closed_early=self.status)
+
+    def window_is_open(self, at: dt.datetime | None = None) -> bool:
+        return self.window(at).is_open
 
     def faculty_queryset(self):
         """The year's active faculty: its roster when one is set, else everyone active."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -37,7 +36,8 @@ def week_dates(year: AcademicYear) -> dict[int, dt.date]:
 
 
 def window_open(year: AcademicYear) -> bool:
-    return year.status == AcademicYear.Status.COLLECTING and year.window_is_open(timezone.now())
+    """The API's view of AcademicYear.window, the rule every page shows."""
+    return year.window().is_open
 
 
 def render_entries(preference_type: str, entries: list[dict[str, Any]], dates: dict[int, dt.date]) -> dict[str, Any]:

@@ -234,11 +234,12 @@ def preferences_submit(
         raise ValidationError({"faculty": f"{faculty} is not active; reactivate them before submitting."})
     if not year.faculty_queryset().filter(pk=faculty.pk).exists():
         raise ValidationError({"faculty": f"{faculty} is not on the roster of academic year {year}."})
+    window = year.window(now)
     if year.status != AcademicYear.Status.COLLECTING:
         raise ValidationError({"academic_year": f"Academic year {year} is no longer collecting preferences."})
-    if now < year.preference_opens:
+    if window.is_upcoming:
         raise ValidationError({"academic_year": f"The preference window for {year} opens {year.preference_opens:%d %b %Y %H:%M %Z}."})
-    if now >= year.preference_closes:
+    if not window.is_open:
         raise ValidationError({"academic_year": f"The preference window for {year} closed {year.preference_closes:%d %b %Y %H:%M %Z}; ask a coordinator."})
     clean = preferences_validate(
         year=year, preference_type=preference_type, entries=entries, blocked_weeks=blocked_weeks,

@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gtsched_site.pages import render_page
@@ -59,7 +58,6 @@ def _initial(submission: PreferenceSubmission | None, preference_type: str) -> d
 def _preference_context(request: HttpRequest, faculty: Faculty, year: AcademicYear, form: PreferenceForm) -> dict[str, Any]:
     history = list(submissions_for_user(request.user).filter(faculty=faculty, year=year).order_by("-version"))
     preference_type = form["preference_type"].value() or "ordinal"
-    now = timezone.now()
     return {
         "year": year,
         "faculty": faculty,
@@ -70,9 +68,7 @@ def _preference_context(request: HttpRequest, faculty: Faculty, year: AcademicYe
         "types": PreferenceSubmission.Type.choices,
         "history": history,
         "current": history[0] if history else None,
-        "window_open": year.window_is_open(now) and year.status == AcademicYear.Status.COLLECTING,
-        "window_not_yet_open": now < year.preference_opens,
-        "closes_in": year.preference_closes - now,
+        "window": year.window(),
     }
 
 
@@ -173,7 +169,6 @@ def coordinator_year(request: HttpRequest, label: int) -> HttpResponse:
     rows.sort(key=lambda r: (r["submission"] is not None, r["faculty"].display_name))
     submitted = sum(1 for f in faculty if f.pk in current)
     by_type = Counter(s.preference_type for s in current.values())
-    now = timezone.now()
     context = {
         "year": year,
         "years": AcademicYear.objects.order_by("-label"),
@@ -184,9 +179,7 @@ def coordinator_year(request: HttpRequest, label: int) -> HttpResponse:
         "missing": len(faculty) - submitted,
         "percent": round(100 * submitted / len(faculty)) if faculty else 0,
         "by_type": [(label_, by_type.get(value, 0)) for value, label_ in PreferenceSubmission.Type.choices],
-        "window_open": year.window_is_open(now),
-        "closes_in": year.preference_closes - now,
-        "now": now,
+        "window": year.window(),
     }
     return render_page(request, "preferences/coordinator_year.html", context,
                        partial="submission_table", section="year")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-from django.urls import reverse
+import datetime as dt
 
-from preferences.models import PreferenceSubmission
+import pytest
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from preferences.models import AcademicYear, PreferenceSubmission
 from preferences.services import preferences_submit
 from tests.factories import make_year
 
@@ -209,3 +214,72 @@ def test_a_year_with_a_roster_shows_and_accepts_only_its_faculty(client_as, coor
     assert response.status_code == 400
     assert "not on the roster" in response.content.decode()
     assert not PreferenceSubmission.objects.exists()
+
+
+# --- the preference window: one rule, the same words on every page ----------------------------
+
+def _text(response) -> str:
+    """The page's words, as read: tags dropped and whitespace collapsed."""
+    return " ".join(strip_tags(response.content.decode()).split())
+
+
+def _publish(year, *, at):
+    from allocation.models import Schedule
+
+    Schedule.objects.create(year=year, name="published", status=Schedule.Status.PUBLISHED, published_at=at)
+    year.status = AcademicYear.Status.PUBLISHED
+    year.save(update_fields=["status"])
+
+
+def test_the_window_has_one_rule_for_dates_and_status(year):
+    now = timezone.now()
+    assert year.window(now).state == "open" and year.window_is_open(now)
+    assert year.window(year.preference_opens - dt.timedelta(seconds=1)).is_upcoming
+    closed = year.window(year.preference_closes)
+    assert (closed.state, closed.closed_at, closed.closed_early) == ("closed", year.preference_closes, "")
+
+    year.status = AcademicYear.Status.ALLOCATING
+    early = year.window(now)
+    assert (early.state, early.closed_at, early.closed_early) == ("closed", None, "allocating")
+    assert not year.window_is_open(now)
+    late = year.window(year.preference_closes + dt.timedelta(days=1))
+    assert (late.closed_at, late.closed_early) == (year.preference_closes, "")
+
+    published_at = now - dt.timedelta(days=2)
+    _publish(year, at=published_at)
+    early = year.window(now)
+    assert (early.state, early.closed_at, early.closed_early) == ("closed", published_at, "published")
+
+
+def test_a_year_published_before_its_deadline_says_closed_early_on_every_page(client_as, coordinator, faculty, year):
+    """Not "Window open — 2 weeks left" beside "status: Published", nor "Window closed <a future date>"."""
+    published_at = timezone.now() - dt.timedelta(days=2)
+    _publish(year, at=published_at)
+    deadline = date_filter(year.preference_closes, "D j M Y")
+    expected = f"early on {date_filter(published_at, 'D j M Y')}, when the schedule was published"
+    pages = [
+        _text(client_as(coordinator).get(reverse("coordinator_year", args=[year.label]))),
+        _text(client_as(faculty.user).get(reverse("my_preferences"))),
+    ]
+    for text in pages:
+        assert f"Window closed {expected}" in text and "Window open" not in text and " left" not in text
+        assert deadline not in text
+    assert "status: Published" in pages[0]
+    assert client_as(faculty.user).get(reverse("year-detail", args=[year.label])).json()["window_open"] is False
+
+
+def test_a_year_allocating_before_its_deadline_is_closed_early_for_everyone(client_as, coordinator, faculty, year):
+    year.status = AcademicYear.Status.ALLOCATING
+    year.save(update_fields=["status"])
+    for user in (coordinator, faculty.user):
+        url = reverse("coordinator_year", args=[year.label]) if user == coordinator else reverse("my_preferences")
+        text = _text(client_as(user).get(url))
+        assert "Window closed early, when allocation began" in text and "Window open" not in text
+
+
+def test_a_year_whose_deadline_passed_shows_the_day_it_closed(client_as, coordinator, faculty, rotations):
+    year = make_year(label=2030, window_open=False, rotations=rotations)
+    closed = f"Window closed {date_filter(year.preference_closes, 'D j M Y, H:i T')}"
+    for text in (_text(client_as(coordinator).get(reverse("coordinator_year", args=[year.label]))),
+                 _text(client_as(faculty.user).get(reverse("my_preferences")))):
+        assert closed in text
