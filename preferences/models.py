@@ -57,6 +57,9 @@ class AcademicYear(models.Model):
         "Faculty", blank=True, related_name="years",
         help_text="Faculty who serve this year; empty means every active faculty member.",
     )
+    first_published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a schedule of this year was first published (set by the publish gate)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -93,10 +96,7 @@ class AcademicYear(models.Model):
             if at < closes:
                 return PreferenceWindow("open", opens, closes)
             return PreferenceWindow("closed", opens, closes, closed_at=closes)
-        published = None
-        if self.status == self.Status.PUBLISHED:
-            # Schedules live in the allocation app; the reverse accessor keeps this module free of its import.
-            published = self.schedules.filter(published_at__isnull=False).aggregate(first=models.Min("published_at"))["first"]
+        published = self.first_published_at if self.status == self.Status.PUBLISHED else None
         if published is not None and published < min(at, closes):
             return PreferenceWindow("closed", opens, closes, closed_at=published, closed_early="published")
         if at >= closes:

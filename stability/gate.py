@@ -10,6 +10,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from allocation.changes import schedule_draft_swap_apply, schedule_swaps_apply
@@ -143,7 +145,9 @@ def schedule_publish(
         published_at=now,
         channel=channel,
     )
-    AcademicYear.objects.filter(pk=locked.year_id).update(status=AcademicYear.Status.PUBLISHED)
+    AcademicYear.objects.filter(pk=locked.year_id).update(
+        status=AcademicYear.Status.PUBLISHED, first_published_at=Coalesce("first_published_at", Value(now)),
+    )
     schedule.refresh_from_db()
     return PublicationResult(schedule=locked, record=record, report=report, archived=archived, warnings=warnings)
 

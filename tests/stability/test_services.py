@@ -230,6 +230,20 @@ def test_publishing_archives_the_years_previous_schedule(stable_draft, example_y
     assert current_schedule(year=example_year, include_drafts=True) == second
 
 
+
+def test_the_year_remembers_its_first_publication_for_the_preference_window(stable_draft, example_year, people,
+                                                                            coordinator):
+    first = schedule_publish(schedule=stable_draft, actor=coordinator, channel="api").schedule
+    example_year.refresh_from_db()
+    assert example_year.first_published_at == first.published_at
+    second = ScheduleFactory(year=example_year, name="Second", rows=[
+        (people["A"], 1, "inpatient"), (people["B"], 0, "inpatient"), (people["C"], 2, "inpatient")])
+    schedule_publish(schedule=second, actor=coordinator, channel="api")
+    example_year.refresh_from_db()
+    assert example_year.first_published_at == first.published_at  # a later publication keeps the first date
+    assert not example_year.window().is_open
+
+
 def test_an_already_published_or_archived_schedule_is_refused(stable_draft, example_year, people, coordinator):
     schedule_publish(schedule=stable_draft, actor=coordinator, channel="api")
     with pytest.raises(PublishRefused) as exc:
