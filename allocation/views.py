@@ -23,7 +23,13 @@ from allocation.choices import listed_weeks
 from allocation.forms import MECHANISM_HELP, ComparisonForm, RunForm
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
 from allocation.querysets import assignments_explained_to, current_schedule_for
-from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain, comparison_start
+from allocation.services import (
+    allocation_run_cancel,
+    allocation_run_start,
+    assignment_explain,
+    comparison_start,
+    schedule_coverage,
+)
 from gtsched_site.charts import ordinal
 from gtsched_site.pages import render_page
 from gtsched_site.permissions import coordinator_required
@@ -213,6 +219,25 @@ def _round(value: Any) -> Any:
     return round(value, 2) if isinstance(value, float) else value
 
 
+def _unmet_demand(run: AllocationRun, coverage) -> dict[str, Any] | None:
+    """What the run left unfilled, and the run that could fill it: min-cost flow with fill_unlisted (assign eligible
+    weeks nobody listed) on the same seed, unless this run was already that."""
+    unassigned = int((run.stats or {}).get("unassigned") or 0)
+    if coverage is None or not (coverage.uncovered or unassigned):
+        return None
+    parameters = run.parameters or {}
+    already = run.mechanism == "min_cost_flow" and bool(parameters.get("fill_unlisted"))
+    return {
+        "seats": coverage.missing_seats,
+        "weeks": coverage.uncovered_weeks,
+        "unassigned": unassigned,
+        "suggest_fill": not already,
+        "rerun": {"mechanism": "min_cost_flow", "fill_unlisted": "on", "allow_unassigned": "on",
+                  "seed": run.seed if run.seed is not None else "",
+                  "non_respondents": parameters.get("non_respondents", "neutral")},
+    }
+
+
 def _run_context(run: AllocationRun) -> dict[str, Any]:
     _decorate(run)
     context: dict[str, Any] = {"run": run, "label": run.mechanism_label}
@@ -223,8 +248,11 @@ def _run_context(run: AllocationRun) -> dict[str, Any]:
     assignments = (schedule.assignments.select_related("week", "rotation", "faculty").order_by("week__index", "rotation__name", "faculty__display_name")
                    if schedule else Assignment.objects.none())
     distribution = (run.stats or {}).get("rank_distribution") or {}
+    coverage = schedule_coverage(schedule=schedule) if schedule else None
     context.update({
         "schedule": schedule,
+        "coverage": coverage,
+        "unmet": _unmet_demand(run, coverage),
         "assignments": assignments,
         "stat_cards": _stat_cards(run),
         "chart": rank_distribution_svg(distribution, title=f"Rank distribution of run #{run.pk} ({context['label']})"),

@@ -3,7 +3,8 @@ calibrations, all read-only (an estimate may be deleted, to be recomputed), and 
 "Publish through the stability gate" action, which this module adds to allocation's ScheduleAdmin.
 
 The action calls the same gate as the coordinator page and the API (stability.gate.schedule_publish), after an
-intermediate confirmation page that shows the report; CRITICAL needs "force" ticked and a written reason.
+intermediate confirmation page that shows the report and the coverage findings; CRITICAL, and a failed coverage
+check, need "force" ticked and a written reason.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.template.response import TemplateResponse
 
 from allocation.admin import ScheduleAdmin
 from allocation.models import Schedule
+from allocation.services.coverage import schedule_coverage
 from gtsched_site.admin import ReadOnlyAdmin
 from stability.forms import PublishForm, publication_messages
 from stability.gate import critical_refusal
@@ -105,6 +107,7 @@ def publish_through_stability_gate(modeladmin, request, queryset):
             return None
     report = stability_report_for(schedule=schedule, actor=request.user)
     critical = report.stability_level == StabilityLevel.CRITICAL
+    coverage = schedule_coverage(schedule=schedule)
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": f"Publish “{schedule.name}” through the stability gate",
@@ -114,6 +117,9 @@ def publish_through_stability_gate(modeladmin, request, queryset):
         "payload": report.payload or {},
         "critical": critical,
         "refusal": critical_refusal(report) if critical else "",
+        "coverage": coverage,
+        "coverage_refusal": coverage.refusal(),
+        "gate_refuses": critical or coverage.refused,
         "replaces": Schedule.objects.filter(year_id=schedule.year_id, status=Schedule.Status.PUBLISHED).first(),
         "form": form if form.is_bound else PublishForm(),
         "action_name": "publish_through_stability_gate",

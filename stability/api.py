@@ -132,16 +132,19 @@ class SchedulePublishView(_CoordinatorView):
         parameters=[SCHEDULE_ID],
         summary="Publish a draft through the stability gate (coordinators)",
         description=(
-            "Runs or reuses a fresh stability report. CRITICAL is refused with 409 unless force is true; force "
-            "without a written reason is refused with 400. UNSTABLE and MARGINAL publish with a warning. The "
-            "year's previously published schedule is archived. A refusal changes nothing."
+            "Runs or reuses a fresh stability report and the coverage check. CRITICAL, empty seats "
+            "(uncovered_seats), and assignments in a blocked week (blocked_assignments) or an unqualified rotation "
+            "(ineligible_assignments) are refused with 409, each finding listed in words under its key, unless "
+            "force is true; force without a written reason is refused with 400. UNSTABLE and MARGINAL, and "
+            "faculty above their target load (over_target), publish with a warning; the findings are kept in "
+            "`coverage`. The year's previously published schedule is archived. A refusal changes nothing."
         ),
         request=PublishSerializer,
         responses={
             200: PublicationSerializer,
             400: OpenApiResponse(ERRORS_SCHEMA, description="Bad request, e.g. reason missing with force"),
             401: _401, 403: _403, 404: _404,
-            409: OpenApiResponse(ERRORS_SCHEMA, description="Refused by the gate: force (CRITICAL) or status (not a draft)"),
+            409: OpenApiResponse(ERRORS_SCHEMA, description="Refused by the gate: force (CRITICAL or coverage, with the findings) or status (not a draft)"),
         },
         examples=[OpenApiExample("Override", request_only=True, value={
             "force": True, "reason": "Programme director approved: swaps will be handled in the first week.",

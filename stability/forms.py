@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 
+from allocation.services.coverage import COVERAGE_KEYS
 from gtsched_site.limits import ID_MAX
 from stability.gate import PublishRefused, schedule_publish
 
@@ -23,8 +24,11 @@ class PublishForm(forms.Form):
 
     def add_service_errors(self, exc: ValidationError) -> None:
         """The gate's refusal on the field it names, else on the form, without the key in words (unlike
-        gtsched_site.forms.add_service_errors): its messages are whole sentences."""
+        gtsched_site.forms.add_service_errors): its messages are whole sentences. The coverage findings are listed
+        beside the form, so they are not repeated on it."""
         for field, texts in exc.message_dict.items():
+            if field in COVERAGE_KEYS:
+                continue
             for text in texts:
                 self.add_error(field if field in self.fields else None, text)
 
@@ -46,9 +50,11 @@ class PublishForm(forms.Form):
 
 def publication_messages(result) -> list[tuple[int, str]]:
     """(message level, text) for a publication, as the page and the admin both show it."""
+    over = " and ".join((["the CRITICAL report"] if result.record.stability_level == "CRITICAL" else [])
+                        + (["the coverage check"] if result.coverage.refused else []))
     out = [(messages.SUCCESS, f"“{result.schedule.name}” is published for {result.schedule.year}"
-            + (" over the CRITICAL report; the override and its reason are recorded." if result.forced else "."))]
-    out += [(messages.WARNING, w) for w in result.warnings if not result.forced or "CRITICAL" not in w]
+            + (f" over {over}; the override and its reason are recorded." if result.forced else "."))]
+    out += [(messages.WARNING, w) for w in result.warnings if not result.forced or "override reason recorded" not in w]
     return out
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from allocation.changes import schedule_draft_swap_apply, schedule_swaps_apply
 from allocation.models import Schedule, ScheduleChange
+from allocation.services.coverage import ScheduleCoverage, schedule_coverage
 from gtsched_site.permissions import user_or_none
 from preferences.models import AcademicYear
 from stability.algorithms.swaps import nash_distance
@@ -27,8 +28,8 @@ CHANNELS = ("admin", "page", "api")
 
 
 class PublishRefused(ValidationError):
-    """The gate refused to publish. `conflict` is true when the schedule's state is the obstacle (a CRITICAL report
-    without an override, a schedule that is not a draft), false when the request itself is incomplete."""
+    """The gate refused to publish. `conflict` is true when the schedule's state is the obstacle (a CRITICAL report or
+    a failed coverage check without an override, a schedule that is not a draft), false when the request itself is incomplete."""
 
     def __init__(self, message: Mapping[str, Any], *, conflict: bool) -> None:
         super().__init__(dict(message))
@@ -40,6 +41,7 @@ class PublicationResult:
     schedule: Schedule
     record: PublicationRecord
     report: NashStabilityReport
+    coverage: ScheduleCoverage
     archived: list[Schedule] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -75,8 +77,9 @@ def schedule_publish(
 ) -> PublicationResult:
     """Publish a draft through the stability gate (DESIGN §9).
 
-    Runs (or reuses a fresh) report. CRITICAL is refused unless force is set and a reason is written; UNSTABLE and
-    MARGINAL publish with a warning. The year's previously published schedule is archived. A refusal raises
+    Runs (or reuses a fresh) report and the coverage check. CRITICAL, empty seats, and assignments in a blocked week
+    or an unqualified rotation are each refused unless force is set and a reason is written; UNSTABLE and MARGINAL,
+    and faculty above their target load, publish with a warning. The year's previously published schedule is archived. A refusal raises
     PublishRefused with field-named messages and changes nothing.
     """
     if channel not in CHANNELS:
@@ -96,12 +99,17 @@ def schedule_publish(
         raise PublishRefused({"schedule": [f"“{locked.name}” has no assignments; there is nothing to publish."]},
                              conflict=True)
     report = stability_report_for(schedule=locked, actor=actor)
+    coverage = schedule_coverage(schedule=locked)
     critical = report.stability_level == StabilityLevel.CRITICAL
-    if critical and not force:
-        raise PublishRefused({"force": [critical_refusal(report)]}, conflict=True)
-    if critical and not reason:
+    refusals = ([critical_refusal(report)] if critical else []) + ([coverage.refusal()] if coverage.refused else [])
+    if refusals and not force:
+        raise PublishRefused({"force": refusals, **coverage.messages()}, conflict=True)
+    if refusals and not reason:
+        over = " and ".join(
+            (["a CRITICAL report"] if critical else []) + (["a failed coverage check"] if coverage.refused else [])
+        )
         raise PublishRefused(
-            {"reason": ["Publishing over a CRITICAL report needs a written reason; it is kept with the schedule."]},
+            {"reason": [f"Publishing over {over} needs a written reason; it is kept with the schedule."]},
             conflict=False,
         )
     if len(reason) > 2000:
@@ -115,6 +123,9 @@ def schedule_publish(
         )
     elif report.stability_level in (StabilityLevel.MARGINAL, StabilityLevel.UNSTABLE):
         warnings.append(_gate_warning(report))
+    if coverage.refused:
+        warnings.append(f"Published over the coverage check ({coverage.summary()}); override reason recorded: {reason}")
+    warnings += coverage.warnings()
 
     now = timezone.now()
     actor = user_or_none(actor)
@@ -138,9 +149,10 @@ def schedule_publish(
         nash_distance=report.nash_distance,
         stability_level=report.stability_level,
         predicted_swap_requests=report.predicted_swap_requests,
-        forced=critical,
+        forced=bool(refusals),
         override_reason=reason,
         warnings=warnings,
+        coverage=coverage.as_dict(),
         published_by=actor,
         published_at=now,
         channel=channel,
@@ -149,7 +161,8 @@ def schedule_publish(
         status=AcademicYear.Status.PUBLISHED, first_published_at=Coalesce("first_published_at", Value(now)),
     )
     schedule.refresh_from_db()
-    return PublicationResult(schedule=locked, record=record, report=report, archived=archived, warnings=warnings)
+    return PublicationResult(schedule=locked, record=record, report=report, coverage=coverage, archived=archived,
+                             warnings=warnings)
 
 
 # --- recommended swaps -----------------------------------------------------------------------------------------

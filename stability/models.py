@@ -120,9 +120,12 @@ class PublicationRecord(models.Model):
     nash_distance = models.FloatField()
     stability_level = models.CharField(max_length=10, choices=StabilityLevel.choices)
     predicted_swap_requests = models.PositiveIntegerField()
-    forced = models.BooleanField(default=False, help_text="Published over a CRITICAL report")
+    forced = models.BooleanField(default=False, help_text="Published over a CRITICAL report or a failed coverage check")
     override_reason = models.TextField(blank=True)
     warnings = models.JSONField(default=list, blank=True)
+    coverage = models.JSONField(
+        default=dict, blank=True, help_text="The coverage check's findings: empty seats, blocked, ineligible, over target"
+    )
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     published_at = models.DateTimeField()
     channel = models.CharField(max_length=10, help_text="admin, page or api")

@@ -221,7 +221,7 @@ class PublishSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(
         required=False, default="", allow_blank=True, max_length=2000, trim_whitespace=True,
-        help_text="Why a CRITICAL schedule is published anyway; kept with the schedule",
+        help_text="Why a CRITICAL or incompletely covered schedule is published anyway; kept with the schedule",
     )
 
 
@@ -238,7 +238,7 @@ class PublicationSerializer(serializers.ModelSerializer):
         fields = [
             "schedule", "schedule_status", "academic_year", "published_at", "published_by", "channel",
             "nash_distance", "stability_level", "predicted_swap_requests", "forced", "override_reason", "warnings",
-            "report", "archived",
+            "coverage", "report", "archived",
         ]
         read_only_fields = fields
 

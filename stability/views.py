@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from allocation.models import Schedule
+from allocation.services.coverage import schedule_coverage
 from gtsched_site.pages import render_page
 from gtsched_site.permissions import coordinator_required
 from preferences.models import AcademicYear
@@ -84,6 +85,16 @@ def stability_year(request: HttpRequest, label: int) -> HttpResponse:
 # --- one schedule's report -------------------------------------------------------------------------------------
 
 
+def _level_summary(schedule: Schedule, report: NashStabilityReport, *, coverage_refused: bool) -> str:
+    if schedule.status != Schedule.Status.DRAFT:
+        return AFTER_PUBLICATION.get(report.stability_level, "")
+    if coverage_refused and report.stability_level != StabilityLevel.CRITICAL:
+        # Never "safe to publish" beside empty seats or misplaced assignments.
+        return (AFTER_PUBLICATION[report.stability_level].split(";")[0].rstrip(".") + ". Not safe to publish: the "
+                "coverage check below refuses it, so it publishes only with an override and a written reason.")
+    return LEVEL_SUMMARY.get(report.stability_level, "")
+
+
 def _report_context(schedule: Schedule, report: NashStabilityReport, *, form: PublishForm | None = None,
                     refused: str = "") -> dict[str, Any]:
     payload = report.payload or {}
@@ -91,12 +102,14 @@ def _report_context(schedule: Schedule, report: NashStabilityReport, *, form: Pu
     top = payload.get("top_instabilities", [])
     published = Schedule.objects.filter(year_id=schedule.year_id, status=Schedule.Status.PUBLISHED).exclude(pk=schedule.pk).first()
     critical = report.stability_level == StabilityLevel.CRITICAL
+    coverage = schedule_coverage(schedule=schedule)
     return {
         "schedule": schedule,
+        "coverage": coverage,
+        "gate_refuses": critical or coverage.refused,
         "report": report,
         "payload": payload,
-        "level_summary": (LEVEL_SUMMARY if schedule.status == Schedule.Status.DRAFT else AFTER_PUBLICATION).get(
-            report.stability_level, ""),
+        "level_summary": _level_summary(schedule, report, coverage_refused=coverage.refused),
         "forecast": FORECAST_LABELS.get(report.forecast, report.forecast),
         "gauge": distance_gauge_svg(report.nash_distance, thresholds=thresholds, level=report.stability_level),
         "gains_chart": gains_svg(top, title=f"Gains of the top instabilities of “{schedule.name}”") if top else "",
@@ -108,6 +121,7 @@ def _report_context(schedule: Schedule, report: NashStabilityReport, *, form: Pu
         "acceptable_poa": ACCEPTABLE_POA,
         "critical": critical,
         "refusal": refused or (critical_refusal(report) if critical else ""),
+        "coverage_refusal": coverage.refusal(),
         "form": form or PublishForm(),
         "replaces": published,
         "publication": PublicationRecord.objects.filter(schedule=schedule).select_related("published_by").first(),

@@ -14,6 +14,7 @@ from allocation.problem import (
     year_problem,
 )
 from allocation.services.comparisons import comparison_start
+from allocation.services.coverage import COVERAGE_KEYS, ScheduleCoverage, schedule_coverage
 from allocation.services.explanations import assignment_explain
 from allocation.services.options import (
     RESERVED_OPTIONS,
@@ -52,12 +53,12 @@ from allocation.services.runs import (
 )
 
 __all__ = [
-    "COMMON_OPTIONS", "MAX_DETAIL_ITEMS", "NON_RESPONDENT_POLICIES", "PENDING_STALE_AFTER",
+    "COVERAGE_KEYS", "COMMON_OPTIONS", "MAX_DETAIL_ITEMS", "NON_RESPONDENT_POLICIES", "PENDING_STALE_AFTER",
     "PROGRESS_DONE", "PROGRESS_LOADING", "PROGRESS_SAVING", "PROGRESS_SOLVING", "RESERVED_OPTIONS",
-    "RUN_SOFT_TIME_LIMIT_S", "RUN_TIME_LIMIT_S", "STALE_AFTER", "YearProblem",
+    "RUN_SOFT_TIME_LIMIT_S", "RUN_TIME_LIMIT_S", "STALE_AFTER", "ScheduleCoverage", "YearProblem",
     "allocation_run_cancel", "allocation_run_execute", "allocation_run_fail", "allocation_run_start",
     "assignment_explain", "assignment_mechanism_data", "comparison_start", "infeasibility_hints",
     "infeasible_message", "mechanism_clean", "mechanism_options", "options_clean", "options_probe",
     "preassignment_add", "preassignment_remove", "preassignment_validate", "result_details", "run_fingerprint",
-    "schedule_save", "slot_capacity", "vcg_payment_rows", "year_problem",
+    "schedule_coverage", "schedule_save", "slot_capacity", "vcg_payment_rows", "year_problem",
 ]

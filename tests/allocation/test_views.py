@@ -11,6 +11,7 @@ from django.utils import timezone
 from allocation import tasks
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
 from allocation.services import allocation_run_start, comparison_start
+from preferences.models import CoverageDemand
 from preferences.services import preferences_submit
 from tests.conftest import cast_user
 
@@ -489,3 +490,47 @@ def test_weeks_never_ranked_are_not_called_a_numbered_choice(client_as, coordina
     assert f"your {unranked[0].rank}" not in why.lower()
     # The only week named as preferred is the one Alice ranked (and holds): none of her unranked weeks.
     assert "choice, the week of" not in why or why.count("choice, the week of") == why.count("Your 1st choice, the week of")
+
+
+# --- unmet demand on the run page ---------------------------------------------------------------------------------
+
+
+def test_a_run_that_leaves_seats_empty_says_so_in_red_with_the_weeks_and_the_fill_suggestion(
+    client_as, coordinator, completed_run, submitted,
+):
+    # Sixteen seats (eight weeks × two rotations) and two faculty with a target load of four: eight stay empty.
+    html = client_as(coordinator).get(reverse("run_detail", args=[completed_run.pk])).content.decode()
+    assert 'class="error-box unmet-demand"' in html and "This run leaves demand unmet: 8 seats empty" in html
+    short = [w for w in submitted.weeks.all() if Assignment.objects.filter(schedule__run=completed_run, week=w).count() < 2]
+    assert short
+    for week in short:
+        assert f'<span class="unmet-week">{week.start_date.day} {week.start_date:%b %Y}</span>' in html
+    assert "fill_unlisted" in html and 'name="mechanism" value="min_cost_flow"' in html
+    assert 'name="fill_unlisted" value="on"' in html and f'name="seed" value="{completed_run.seed}"' in html
+    assert 'id="coverage"' in html and "inpatient: 1 of 1 seat empty." in html
+
+
+def test_the_fill_suggestion_starts_min_cost_flow_with_fill_unlisted(client_as, coordinator, completed_run, submitted,
+                                                                     django_capture_on_commit_callbacks):
+    data = {"mechanism": "min_cost_flow", "fill_unlisted": "on", "allow_unassigned": "on",
+            "seed": completed_run.seed, "non_respondents": "neutral"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_as(coordinator).post(reverse("allocation_home", args=[submitted.label]), data)
+    assert response.status_code == 302
+    rerun = AllocationRun.objects.exclude(pk=completed_run.pk).get()
+    assert rerun.mechanism == "min_cost_flow" and rerun.parameters["fill_unlisted"] is True
+    # Still short of faculty: the page says what would help instead of suggesting the same run again.
+    html = client_as(coordinator).get(response["Location"]).content.decode()
+    assert "This run leaves demand unmet" in html and "already used weeks nobody listed" in html
+    assert 'class="fill-suggestion"' not in html
+
+
+def test_a_run_that_meets_every_seat_shows_no_unmet_demand(client_as, coordinator, submitted, faculty,
+                                                            django_capture_on_commit_callbacks):
+    # Eight inpatient seats and no clinic ones: exactly the two faculty's loads of four.
+    CoverageDemand.objects.filter(week__year=submitted, rotation__name="clinic").update(count=0)
+    run = _start(submitted, coordinator, django_capture_on_commit_callbacks, mechanism="min_cost_flow",
+                 options={"fill_unlisted": True})
+    html = client_as(coordinator).get(reverse("run_detail", args=[run.pk])).content.decode()
+    assert run.stats["uncovered"] == 0, run.stats
+    assert "unmet-demand" not in html and "coverage-ok" in html
