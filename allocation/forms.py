@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from allocation.algorithms.registry import MECHANISMS
+from allocation.algorithms.registry import MECHANISMS, option_specs
 from gtsched_site.forms import add_service_errors
 from gtsched_site.limits import SEED_MAX
 
@@ -38,6 +38,7 @@ MECHANISM_OPTIONS: dict[str, tuple[str, ...]] = {
     "vcg": (),
 }
 COMMON_OPTIONS = ("non_respondents",)
+_CP_SAT = option_specs("cp_sat")
 OPTION_FIELDS = tuple(dict.fromkeys(name for names in MECHANISM_OPTIONS.values() for name in names)) + COMMON_OPTIONS
 
 
@@ -87,8 +88,9 @@ class RunForm(forms.Form):
         choices=[("off", "Allowed"), ("soft", "Avoid when possible"), ("hard", "Never")],
     )
     time_limit_s = forms.FloatField(
-        label="Time limit (seconds)", required=False, min_value=0.1, max_value=600,
-        help_text="Blank: 10 seconds. The solver stops here and keeps the best schedule found so far.",
+        label="Time limit (seconds)", required=False, min_value=0.1, max_value=_CP_SAT["time_limit_s"].maximum,
+        help_text=f"Blank: 10 seconds; at most {_CP_SAT['time_limit_s'].maximum:g} (10 minutes). "
+                  "The solver stops here and keeps the best schedule found so far.",
         widget=forms.NumberInput(attrs={"placeholder": "default", "step": "any"}),
     )
     non_respondents = forms.ChoiceField(

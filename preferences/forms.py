@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from preferences.models import AcademicYear, PreferenceSubmission, Week
 from preferences.services import ENTRY_FIELDS, CleanSubmission, preferences_validate
@@ -17,8 +19,14 @@ TYPE_HELP = {
 }
 
 
+WEEK_FIELD = re.compile(r"(?:w|block)_")
+
+
 class PreferenceForm(forms.Form):
-    preference_type = forms.ChoiceField(choices=PreferenceSubmission.Type.choices)
+    preference_type = forms.ChoiceField(
+        choices=PreferenceSubmission.Type.choices,
+        error_messages={"invalid_choice": "Preference type must be ordinal, cardinal or binary."},
+    )
 
     def __init__(self, *args: Any, year: AcademicYear, weeks: list[Week], target_load: int | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -36,6 +44,20 @@ class PreferenceForm(forms.Form):
             for w in self.weeks
         ]
 
+    def general_errors(self) -> list[str]:
+        """Errors not about one week: form-wide ones and those on other fields (the preference type)."""
+        week_fields = {name for name in self.fields if WEEK_FIELD.match(name)}
+        return [*self.non_field_errors(),
+                *(m for name, ms in self.errors.items() if name != NON_FIELD_ERRORS and name not in week_fields for m in ms)]
+
+    def _refuse_unknown_week_fields(self) -> None:
+        """A posted w_/block_ field for a week the year does not have is an error, never silently dropped."""
+        last = self.weeks[-1].index if self.weeks else None
+        for name in self.data:
+            if WEEK_FIELD.match(name) and name not in self.fields:
+                weeks = f"w_0 … w_{last}" if last is not None else "none"
+                self.add_error(None, f"Unknown field “{name[:40]}”: {self.year} has no such week (its week fields are {weeks}).")
+
     def _parse(self, preference_type: str, raw: str, field: str) -> Any:
         raw = raw.strip()
         if preference_type == "binary":
@@ -48,10 +70,14 @@ class PreferenceForm(forms.Form):
         except ValueError:
             self.add_error(field, f"“{raw}” is not a number.")
             return None
+        if not math.isfinite(number):
+            self.add_error(field, f"“{raw}” is not a finite number.")
+            return None
         return int(number) if number.is_integer() else number
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        self._refuse_unknown_week_fields()
         preference_type = data.get("preference_type")
         if not preference_type:
             return data

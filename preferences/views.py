@@ -57,7 +57,9 @@ def _initial(submission: PreferenceSubmission | None, preference_type: str) -> d
 
 def _preference_context(request: HttpRequest, faculty: Faculty, year: AcademicYear, form: PreferenceForm) -> dict[str, Any]:
     history = list(submissions_for_user(request.user).filter(faculty=faculty, year=year).order_by("-version"))
-    preference_type = form["preference_type"].value() or "ordinal"
+    preference_type = form["preference_type"].value()
+    if preference_type not in TYPE_HELP:  # an invalid posted type is a form error; show the default tab meanwhile
+        preference_type = "ordinal"
     return {
         "year": year,
         "faculty": faculty,

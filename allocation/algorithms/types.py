@@ -69,7 +69,8 @@ class OptionSpec:
 
     kind: the JSON type a value must have (bool, int, float — an int is accepted —, str), or None when the
     mechanism checks the value's shape itself (lists of pairs, quotas; free choices). choices: the allowed values,
-    when the option is a choice. nullable: null stands for the default.
+    when the option is a choice. nullable: null stands for the default. minimum, maximum: inclusive bounds of a
+    number (the mechanism may check more, e.g. that a time limit is positive); unit: what the number counts.
     """
 
     name: str
@@ -78,6 +79,9 @@ class OptionSpec:
     choices: tuple = ()
     nullable: bool = False
     help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: str = ""
 
 
 @dataclass(frozen=True)

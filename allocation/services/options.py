@@ -36,9 +36,9 @@ def mechanism_clean(mechanism: Any) -> str:
 
 
 def options_clean(*, mechanism: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Check the values of declared options (registry.OPTIONS) for their kind; errors name `options.<name>`.
+    """Check the values of declared options (registry.OPTIONS) for their kind and bounds; errors name `options.<name>`.
 
-    Every type error is reported at once. Unknown names, choices, ranges and cross-option rules are the mechanism's
+    Every type or bound error is reported at once. Unknown names, choices, other ranges and cross-option rules are the mechanism's
     own checks, reported one at a time by options_probe before a run starts (its OptionError names the option).
     """
     mechanism = mechanism_clean(mechanism)
@@ -84,10 +84,17 @@ def _value_problem(spec: OptionSpec, value: Any) -> str | None:
     """A plain-words complaint when value is not of the declared option's kind, else None."""
     if value is None and spec.nullable:
         return None
-    if spec.kind is None or _is_kind(value, spec.kind):
+    if spec.kind is None:
         return None
-    text = f"Must be {_KIND_WORDS[spec.kind]}, got {value!r}."
-    return text[:-1] + " (or null for the default)." if spec.nullable else text
+    if not _is_kind(value, spec.kind):
+        text = f"Must be {_KIND_WORDS[spec.kind]}, got {value!r}."
+        return text[:-1] + " (or null for the default)." if spec.nullable else text
+    unit = f" {spec.unit}" if spec.unit else ""
+    if spec.maximum is not None and isinstance(value, int | float) and value > spec.maximum:
+        return f"Must be at most {spec.maximum:,g}{unit}, got {value!r}."
+    if spec.minimum is not None and isinstance(value, int | float) and value < spec.minimum:
+        return f"Must be at least {spec.minimum:,g}{unit}, got {value!r}."
+    return None
 
 
 def _is_kind(value: Any, kind: type) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from allocation.models import Assignment, Schedule
 from preferences.models import Faculty, Week
@@ -16,6 +17,34 @@ STRATEGY_HELP = {
     SwapRequest.Strategy.ANY_BETTER: "leave the weeks unticked and we offer every week that fits you better than "
                                      "the one you give.",
 }
+
+
+class ScheduleYearForm(forms.Form):
+    """The `year` a faculty swap page is asked for (query or posted): a year with a published schedule of theirs.
+
+    Blank means the latest; anything else that names no such year is an error, never silently the latest.
+    cleaned_data["year"] is the chosen Schedule, or None when blank.
+    """
+
+    year = forms.CharField(required=False, strip=True)
+
+    def __init__(self, *args: Any, schedules: list[Schedule], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schedules = schedules
+
+    def clean_year(self) -> Schedule | None:
+        raw = self.cleaned_data["year"]
+        if not raw:
+            return None
+        schedule = next((s for s in self.schedules if str(s.year.label) == raw), None)
+        if schedule is None:
+            shown = raw if len(raw) <= 20 else raw[:20] + "…"
+            years = ", ".join(str(s.year.label) for s in self.schedules) or "none yet"
+            raise ValidationError(f"Year “{shown}” has no published schedule of yours; choose one of: {years}.")
+        return schedule
+
+    def error(self) -> str | None:
+        return self.errors["year"][0] if not self.is_valid() else None
 
 
 class _WeekChoice(forms.ModelMultipleChoiceField):

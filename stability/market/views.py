@@ -24,7 +24,7 @@ from gtsched_site.pages import render_page
 from gtsched_site.permissions import coordinator_required
 from preferences.models import Faculty
 from preferences.querysets import is_coordinator, own_faculty
-from stability.market.forms import STRATEGY_HELP, SwapRequestForm
+from stability.market.forms import STRATEGY_HELP, ScheduleYearForm, SwapRequestForm
 from stability.market.matching import swap_request_match, swap_requests_clear_cycles, swap_suggestions
 from stability.market.requests import (
     swap_request_cancel,
@@ -45,14 +45,17 @@ from stability.models import StrategyPerformance, SwapRequest
 ACTIVE = SwapRequest.ACTIVE
 
 
-def _faculty_schedule(request: HttpRequest) -> tuple[Faculty | None, list[Schedule], Schedule | None]:
+def _faculty_schedule(request: HttpRequest) -> tuple[Faculty | None, list[Schedule], Schedule | None, str | None]:
+    """The user's faculty profile, their published schedules, the one asked for by `year` (the latest when blank),
+    and the error when `year` names no year of theirs (the page then shows the latest, with the error)."""
     faculty = own_faculty(request.user)
     if faculty is None:
-        return None, [], None
+        return None, [], None, None
     schedules = published_schedules_for_faculty(faculty)
-    wanted = request.GET.get("year") or request.POST.get("year")
-    schedule = next((s for s in schedules if str(s.year.label) == wanted), schedules[0] if schedules else None)
-    return faculty, schedules, schedule
+    year = ScheduleYearForm({"year": request.GET.get("year") or request.POST.get("year") or ""}, schedules=schedules)
+    error = year.error()
+    schedule = (year.cleaned_data["year"] if error is None else None) or (schedules[0] if schedules else None)
+    return faculty, schedules, schedule, error
 
 
 def _no_faculty(request: HttpRequest) -> HttpResponse:
@@ -102,11 +105,12 @@ def _suggestion_context(faculty: Faculty, schedules: list[Schedule], schedule: S
 @login_required
 @require_GET
 def swap_suggestions_page(request: HttpRequest) -> HttpResponse:
-    faculty, schedules, schedule = _faculty_schedule(request)
+    faculty, schedules, schedule, year_error = _faculty_schedule(request)
     if (instead := _without_schedule(request, faculty, schedule)) is not None:
         return instead
     return render(request, "stability/market/suggestions.html",
-                  {**_suggestion_context(faculty, schedules, schedule), "section": "swaps"})
+                  {**_suggestion_context(faculty, schedules, schedule), "section": "swaps", "year_error": year_error},
+                  status=400 if year_error else 200)
 
 
 def _int(value: Any) -> int | None:
@@ -117,18 +121,19 @@ def _int(value: Any) -> int | None:
 @require_POST
 def swap_suggestion_request(request: HttpRequest) -> HttpResponse:
     """"Request this swap": a suggested request for that partner's week, proposed to them at once."""
-    faculty, schedules, _ = _faculty_schedule(request)
+    faculty, _, _, year_error = _faculty_schedule(request)
     if faculty is None:
         raise PermissionDenied("Only faculty members request swaps.")
     give = get_object_or_404(Assignment.objects.select_related("schedule__year", "week"), pk=_int(request.POST.get("give")),
                              faculty=faculty)
     take = get_object_or_404(Assignment.objects.select_related("week", "faculty"), pk=_int(request.POST.get("take")),
                              schedule_id=give.schedule_id)
-    error, swap = None, None
-    try:
-        swap = swap_request_post(actor=request.user, give=give, take=take)
-    except ValidationError as exc:
-        error = " ".join(exc.messages)
+    error, swap = year_error, None
+    if error is None:
+        try:
+            swap = swap_request_post(actor=request.user, give=give, take=take)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
     if request.htmx:
         context = {"give": give, "take": take, "swap": swap, "error": error}
         # htmx swaps only 2xx answers: a refusal is shown in the row, with 200.
@@ -195,13 +200,15 @@ def _requests_context(faculty: Faculty, schedules: list[Schedule], schedule: Sch
 @login_required
 @require_http_methods(["GET", "POST"])
 def my_swap_requests(request: HttpRequest) -> HttpResponse:
-    faculty, schedules, schedule = _faculty_schedule(request)
+    faculty, schedules, schedule, year_error = _faculty_schedule(request)
     if (instead := _without_schedule(request, faculty, schedule)) is not None:
         return instead
     if request.method == "POST":
         excluded = set(schedule.assignments.filter(faculty=faculty).values_list("week_id", flat=True))
         form = SwapRequestForm(request.POST, faculty=faculty, schedule=schedule,
                                excluded_week_ids=excluded | blocked_week_ids(faculty=faculty, year=schedule.year))
+        if year_error is not None:
+            form.add_error(None, year_error)  # never posted on the latest schedule instead
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -221,9 +228,11 @@ def my_swap_requests(request: HttpRequest) -> HttpResponse:
         return render(request, "stability/market/my_requests.html",
                       {**_requests_context(faculty, schedules, schedule, form), "section": "swaps"}, status=400)
     context = _requests_context(faculty, schedules, schedule)
+    status = 400 if year_error else 200
     if request.htmx and request.htmx.target == "request-lists":
-        return render(request, "stability/market/my_requests.html#request_lists", context)
-    return render(request, "stability/market/my_requests.html", {**context, "section": "swaps"})
+        return render(request, "stability/market/my_requests.html#request_lists", context, status=status)
+    return render(request, "stability/market/my_requests.html",
+                  {**context, "section": "swaps", "year_error": year_error}, status=status)
 
 
 ACTIONS = {

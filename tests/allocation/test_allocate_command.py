@@ -96,6 +96,7 @@ def test_the_text_output_summarises_the_run(tiny):
         (["2030", "--mechanism", "least_regret", "--option", "cost=cubic"], "options.cost"),
         (["2030", "--mechanism", "least_regret", "--option", "speed=3"], "options.speed"),
         (["2030", "--mechanism", "min_cost_flow", "--option", "fill_unlisted=yes"], "options.fill_unlisted"),
+        (["2030", "--mechanism", "cp_sat", "--option", "time_limit_s=601"], "options.time_limit_s"),
         (["2030", "--mechanism", "rsd", "--option", "noequals"], "option"),
         (["2030", "--mechanism", "rsd", "--option", "a=1", "--option", "a=2"], "options.a"),
         (["1999", "--mechanism", "rsd"], "year"),

@@ -268,6 +268,11 @@ def test_an_unknown_mechanism_is_refused_by_field(tiny):
         ("rsd", {"non_respondents": "ignore"}, "options.non_respondents"),
         ("rsd", {"seed": 4}, "options.seed"),
         ("cp_sat", {"time_limit_s": -1}, "options.time_limit_s"),
+        ("cp_sat", {"time_limit_s": 601}, "options.time_limit_s"),
+        ("cp_sat", {"workers": 17}, "options.workers"),
+        ("cp_sat", {"back_to_back_penalty": 10**30}, "options.back_to_back_penalty"),
+        ("cp_sat", {"max_holidays": 10**30}, "options.max_holidays"),
+        ("cp_sat", {"rotation_quotas": [{"faculty": 0, "rotation": 0, "max": 10**30}]}, "options.rotation_quotas"),
         ("cp_sat", {"pairs": [[0, 7]]}, "options.pairs"),
     ],
 )
@@ -276,6 +281,16 @@ def test_bad_options_are_refused_naming_the_option(tiny, mechanism, options, fie
         allocation_run_start(year=tiny[0], mechanism=mechanism, options=options, seed=1, actor=None)
     assert field in exc.value.message_dict, exc.value.message_dict
     assert not AllocationRun.objects.exists()
+
+
+def test_the_time_limit_is_bounded_by_its_documented_maximum(tiny):
+    with pytest.raises(ValidationError) as exc:
+        allocation_run_start(year=tiny[0], mechanism="cp_sat", options={"time_limit_s": 1e9}, seed=1, actor=None)
+    assert exc.value.message_dict == {"options.time_limit_s": ["Must be at most 600 seconds, got 1000000000.0."]}
+    assert not AllocationRun.objects.exists()
+    run, _ = allocation_run_start(year=tiny[0], mechanism="cp_sat", options={"time_limit_s": 600}, seed=1, actor=None,
+                                  enqueue=False)
+    assert run.parameters["time_limit_s"] == 600
 
 
 def test_a_bad_seed_is_refused(tiny):

@@ -151,10 +151,47 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_stored(client_
     assert _stored() == before
 
 
-def test_unknown_week_fields_are_ignored_not_stored(client_as, faculty, year):
-    response = client_as(faculty.user).post(reverse("my_preferences"), {**_post({0: "1"}), "w_99": "2"})
+@pytest.mark.parametrize("field", ["w_99", "w_-1", "block_99", "w_x"])
+def test_unknown_week_fields_are_refused_naming_the_field_and_nothing_is_stored(client_as, faculty, year, field):
+    response = client_as(faculty.user).post(reverse("my_preferences"), {**_post({0: "1"}), field: "2"})
+    assert response.status_code == 400
+    assert f"Unknown field “{field}”" in response.content.decode()
+    assert not PreferenceSubmission.objects.exists()
+    live = client_as(faculty.user).post(reverse("validate_preferences"), {**_post({0: "1"}), field: "2"}, HTTP_HX_REQUEST="true")
+    assert f"Unknown field “{field}”" in live.content.decode() and "Looks good" not in live.content.decode()
+
+
+def test_a_real_weeks_field_stays_accepted(client_as, faculty, year):
+    last = year.num_weeks - 1
+    response = client_as(faculty.user).post(reverse("my_preferences"), _post({last: "1"}, blocked=(0,)))
     assert response.status_code == 302
-    assert PreferenceSubmission.objects.get(faculty=faculty).entries == [{"week": 0, "rank": 1}]
+    assert PreferenceSubmission.objects.get(faculty=faculty).entries == [{"week": last, "rank": 1}]
+
+
+@pytest.mark.parametrize("url", ["my_preferences", "validate_preferences"])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"preference_type": "evil", "w_1": "1"}, "Preference type must be ordinal, cardinal or binary."),
+        (_post({1: "1e309"}, preference_type="cardinal"), "“1e309” is not a finite number."),
+        (_post({1: "inf"}, preference_type="cardinal"), "“inf” is not a finite number."),
+        (_post({1: "NaN"}, preference_type="cardinal"), "“NaN” is not a finite number."),
+        (_post({1: "1e309"}), "“1e309” is not a finite number."),
+        (_post({1: "-inf"}), "“-inf” is not a finite number."),
+        (_post({1: "NaN"}), "“NaN” is not a finite number."),
+    ],
+    ids=["evil-type", "cardinal-1e309", "cardinal-inf", "cardinal-nan", "rank-1e309", "rank-minus-inf", "rank-nan"],
+)
+def test_hostile_values_are_a_form_error_not_a_500(client_as, faculty, year, url, data, message):
+    client = client_as(faculty.user)
+    client.raise_request_exception = False
+    response = client.post(reverse(url), data, **({"HTTP_HX_REQUEST": "true"} if url == "validate_preferences" else {}))
+    assert response.status_code == (400 if url == "my_preferences" else 200)
+    html = response.content.decode()
+    assert message in html
+    if message.startswith("“"):  # a value error is shown on its week's row
+        assert "Week 2" in html if url == "validate_preferences" else 'id="week-1" class=" has-error"' in html
+    assert not PreferenceSubmission.objects.exists()
 
 
 def test_saving_after_the_window_closes_is_refused(client_as, faculty, rotations):

@@ -198,6 +198,38 @@ def test_a_bad_request_comes_back_with_the_error_beside_the_field(client_as, mar
     assert not SwapRequest.objects.exists()
 
 
+@pytest.mark.parametrize("bad_year", ["x", "1999", "2026x"])
+def test_a_request_for_a_bad_year_is_a_form_error_not_the_latest_schedule(client_as, market, faculty, bad_year):
+    week1 = market.year.weeks.get(index=1)
+    response = client_as(faculty.user).post(reverse("my_swap_requests"), {
+        "year": bad_year, "give": slot(market, faculty, 0).pk, "strategy": "flexible", "wanted_weeks": [week1.pk], "note": "",
+    })
+    assert response.status_code == 400
+    assert f"Year “{bad_year}” has no published schedule of yours; choose one of: 2026." in response.content.decode()
+    assert not SwapRequest.objects.exists()
+
+
+def test_a_suggestion_requested_for_a_bad_year_is_refused(client_as, market, faculty, other_faculty):
+    data = {"year": "x", "give": slot(market, faculty, 0).pk, "take": slot(market, other_faculty, 1).pk}
+    client = client_as(faculty.user)
+    row = client.post(reverse("swap_suggestion_request"), data, **HX)
+    assert row.status_code == 200 and "Year “x” has no published schedule of yours" in row.content.decode()
+    page = client.post(reverse("swap_suggestion_request"), data, follow=True)
+    assert "Year “x” has no published schedule of yours" in page.content.decode()
+    assert not SwapRequest.objects.exists()
+
+
+@pytest.mark.parametrize("page", ["swap_suggestions", "my_swap_requests"])
+def test_a_page_asked_for_a_bad_year_says_so(client_as, market, faculty, page):
+    client = client_as(faculty.user)
+    bad = client.get(reverse(page), {"year": "x" * 500})
+    assert bad.status_code == 400
+    assert f"Year “{'x' * 20}…” has no published schedule of yours; choose one of: 2026." in bad.content.decode()
+    for good in ({"year": "2026"}, {"year": ""}, {}):
+        response = client.get(reverse(page), good)
+        assert response.status_code == 200 and "has no published schedule" not in response.content.decode()
+
+
 def test_the_form_offers_only_weeks_one_could_take(client_as, market, faculty):
     form = client_as(faculty.user).get(reverse("my_swap_requests")).context["form"]
     offered = sorted(w.index for w in form.fields["wanted_weeks"].queryset)

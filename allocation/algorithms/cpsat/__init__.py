@@ -46,22 +46,30 @@ infeasible, or (with that ``reason``) that no valid schedule was known by the de
 
 from allocation.algorithms.cpsat.options import (
     BACK_TO_BACK,
+    BACK_TO_BACK_PENALTY_MAX,
     COSTS,
     FAIRNESS,
     MECHANISM,
     OBJECTIVES,
     QUOTA_KEYS,
+    TIME_LIMIT_MAX_S,
+    WEEK_COUNT_MAX,
+    WORKERS_MAX,
 )
 from allocation.algorithms.cpsat.schedule import back_to_back_count, regret_cost
 from allocation.algorithms.cpsat.solve import cp_sat
 
 __all__ = [
     "BACK_TO_BACK",
+    "BACK_TO_BACK_PENALTY_MAX",
     "COSTS",
     "FAIRNESS",
     "MECHANISM",
     "OBJECTIVES",
     "QUOTA_KEYS",
+    "TIME_LIMIT_MAX_S",
+    "WEEK_COUNT_MAX",
+    "WORKERS_MAX",
     "back_to_back_count",
     "cp_sat",
     "regret_cost",

@@ -1,6 +1,11 @@
-"""The cp_sat option names, their allowed choices, and the validation that turns the keyword options into one
-checked dict (integers, a float time limit, (i, j) pairs and (faculty, rotation, min, max) quotas) or raises
-OptionError (a ValueError) with the exact message, naming the option."""
+"""The cp_sat option names, their allowed choices and bounds, and the validation that turns the keyword options into
+one checked dict (integers, a float time limit, (i, j) pairs and (faculty, rotation, min, max) quotas) or raises
+OptionError (a ValueError) with the exact message, naming the option.
+
+Every number is bounded: the time limit by TIME_LIMIT_MAX_S, search workers by WORKERS_MAX, the soft back-to-back
+penalty by BACK_TO_BACK_PENALTY_MAX, and week counts (max_holidays, quota min and max) by WEEK_COUNT_MAX, so no
+number can overflow the solver's 64-bit model. A count above the year's weeks keeps its meaning (no cap; a quota
+minimum that cannot be met makes the run infeasible)."""
 
 from __future__ import annotations
 
@@ -18,6 +23,12 @@ FAIRNESS = ("greedy", "generous")
 COSTS = ("squared", "linear")
 BACK_TO_BACK = ("off", "hard", "soft")
 QUOTA_KEYS = {"faculty", "rotation", "min", "max"}
+# A run is stopped at its 840 s soft limit (allocation.services.runs.RUN_SOFT_TIME_LIMIT_S); the solver's budget
+# leaves time to build the problem and save the schedule.
+TIME_LIMIT_MAX_S = 600.0
+WORKERS_MAX = 16  # more search threads than this only contend for the worker's cores
+BACK_TO_BACK_PENALTY_MAX = 10_000  # above the squared regret of any rank (52² = 2,704): "never, if avoidable"
+WEEK_COUNT_MAX = 1_000  # more weeks than any schedule has
 
 
 def _validated_options(unknown: Mapping[str, Any], n: int, n_rotations: int, **options: Any) -> dict[str, Any]:
@@ -33,12 +44,16 @@ def _validated_options(unknown: Mapping[str, Any], n: int, n_rotations: int, **o
         return int(value)
 
     if options["max_holidays"] is not None:
-        options["max_holidays"] = integer("max_holidays", options["max_holidays"])
-    options["back_to_back_penalty"] = integer("back_to_back_penalty", options["back_to_back_penalty"])
-    options["workers"] = integer("workers", options["workers"], low=1)
+        options["max_holidays"] = integer("max_holidays", options["max_holidays"], high=WEEK_COUNT_MAX)
+    options["back_to_back_penalty"] = integer("back_to_back_penalty", options["back_to_back_penalty"],
+                                              high=BACK_TO_BACK_PENALTY_MAX)
+    options["workers"] = integer("workers", options["workers"], low=1, high=WORKERS_MAX)
     limit = options["time_limit_s"]
     if isinstance(limit, bool) or not isinstance(limit, Real) or not math.isfinite(limit) or limit <= 0:
         raise OptionError("time_limit_s", f"{MECHANISM}: option 'time_limit_s' must be a positive number of seconds, got {limit!r}.")
+    if limit > TIME_LIMIT_MAX_S:
+        raise OptionError("time_limit_s", f"{MECHANISM}: option 'time_limit_s' must be at most {TIME_LIMIT_MAX_S:g} seconds, "
+                                          f"got {limit!r}.")
     options["time_limit_s"] = float(limit)
 
     pairs = []
@@ -60,8 +75,8 @@ def _validated_options(unknown: Mapping[str, Any], n: int, n_rotations: int, **o
                 f"(min and max optional), got {quota!r}.")
         i = integer("rotation_quotas", quota["faculty"], high=n - 1)
         r = integer("rotation_quotas", quota["rotation"], high=n_rotations - 1)
-        low = integer("rotation_quotas", quota.get("min", 0))
-        high = None if quota.get("max") is None else integer("rotation_quotas", quota["max"], low=low)
+        low = integer("rotation_quotas", quota.get("min", 0), high=WEEK_COUNT_MAX)
+        high = None if quota.get("max") is None else integer("rotation_quotas", quota["max"], low=low, high=WEEK_COUNT_MAX)
         quotas.append((i, r, low, high))
     options["rotation_quotas"] = quotas
     return options

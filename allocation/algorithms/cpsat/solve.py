@@ -40,18 +40,19 @@ def cp_sat(
 ) -> Allocation:
     """Lexicographic CP-SAT allocation with fairness tiers and side constraints (see the package docstring).
 
-    max_holidays: at most k weeks with ``is_holiday`` per faculty member (None = no cap).
+    max_holidays: at most k weeks with ``is_holiday`` per faculty member, 0 ≤ k ≤ WEEK_COUNT_MAX (1,000; None = no cap).
     back_to_back: "off"; "hard" forbids serving weeks w and w+1 (week indices are consecutive calendar weeks);
-        "soft" charges ``back_to_back_penalty`` regret units per occurrence (with ``objective="fairness"`` the
-        occurrences are minimised as the last level, after the profile).
+        "soft" charges ``back_to_back_penalty`` regret units per occurrence (0 to BACK_TO_BACK_PENALTY_MAX, 10,000;
+        with ``objective="fairness"`` the occurrences are minimised as the last level, after the profile).
     pairs: (i, j) faculty who serve the same weeks: for every week w, i serves w (in any rotation) iff j serves w
         (in any rotation, not necessarily the same one). They therefore serve the same number of weeks; demand one
         of them cannot serve together with the other is left unassigned, and a week eligible for only one of them
         is closed to both.
     rotation_quotas: {"faculty": i, "rotation": r, "min": a, "max": b}: i serves between a and b weeks of r
-        ("min" defaults to 0, "max" to no cap).
-    time_limit_s: wall-clock budget for all solves together; a level cut short leaves status "feasible".
-    workers: CP-SAT search workers; the random seed is drawn from ``rng``. The same seed gives the same schedule
+        ("min" defaults to 0, "max" to no cap; both at most WEEK_COUNT_MAX, 1,000).
+    time_limit_s: wall-clock budget for all solves together, at most TIME_LIMIT_MAX_S (600 s); a level cut short
+        leaves status "feasible".
+    workers: CP-SAT search workers, 1 to WORKERS_MAX (16); the random seed is drawn from ``rng``. The same seed gives the same schedule
         when every level and the tie-break are proven optimal (see ``_tie_break``); a time limit is wall-clock,
         never reproducible.
     hint: seed the first level with the flow relaxation's optimum (see ``relaxation``).
