@@ -23,7 +23,6 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -47,7 +46,7 @@ from allocation.serializers import (
     run_schedule,
 )
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain
-from gtsched_site.api import ListFilterMixin
+from gtsched_site.api import ListFilterMixin, SiteJSONParser
 from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
 from preferences.querysets import is_coordinator, own_faculty
@@ -147,7 +146,7 @@ class RunViewSet(ListFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     permission_classes = [permissions.IsAuthenticated, IsCoordinator]
     queryset = AllocationRun.objects.select_related("year", "created_by", "schedule").order_by("-created_at", "-pk")
-    parser_classes = [JSONParser]
+    parser_classes = [SiteJSONParser]
 
     def get_serializer_class(self) -> type:
         return RunStartSerializer if self.action == "create" else RunSerializer
@@ -208,7 +207,7 @@ class _MechanismOperationView(generics.GenericAPIView):
     mechanism: str
     serializer_class = GameTheoryRunSerializer
     permission_classes = [permissions.IsAuthenticated, IsCoordinator]
-    parser_classes = [JSONParser]
+    parser_classes = [SiteJSONParser]
 
     def post(self, request: Request) -> Response:
         payload = self.get_serializer(data=request.data)

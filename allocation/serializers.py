@@ -16,6 +16,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from allocation.models import AllocationRun, Assignment, Schedule
+from gtsched_site.api import StrictFieldsMixin
 from gtsched_site.limits import ID_MAX, SEED_MAX
 
 # --- shared pieces ---------------------------------------------------------------------------------
@@ -119,7 +120,7 @@ class RunFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AllocationRun.Status.choices, required=False)
 
 
-class _StartSerializer(serializers.Serializer):
+class _StartSerializer(StrictFieldsMixin, serializers.Serializer):
     academic_year = serializers.IntegerField(help_text="Academic year label, e.g. 2026")
     seed = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=SEED_MAX,

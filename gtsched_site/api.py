@@ -1,15 +1,25 @@
-"""Small pieces every app's REST API uses: ids from the URL, validated query filters, filtered lists."""
+"""Small pieces every app's REST API uses: ids from the URL, validated query filters, filtered lists, the one
+pagination class, the one JSON parser, input serializers that refuse unknown fields.
+
+Nothing here may import rest_framework.views (directly or through drf_spectacular.openapi): the settings name these
+classes, and DRF reads its settings while rest_framework.views loads (the schema class is in gtsched_site.api_schema).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
-from gtsched_site.limits import ID_MAX
+from gtsched_site.limits import ID_MAX, echo
 
 
 def pk_or_404(raw: Any, name: str) -> int:
@@ -44,3 +54,109 @@ class ListFilterMixin:
                 elif lookup is not None:
                     queryset = queryset.filter(**{lookup: value})
         return queryset
+
+
+# --- pagination ---------------------------------------------------------------------------------------------------
+
+PAGE_SIZE_MAX = 1000  # a larger ?limit= is served as this many rows
+
+
+def _whole_number(request: Request, name: str, *, low: int, high: int) -> int | None:
+    """?name= as a whole number low..high (None when absent), else a 400 naming the parameter."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
+        raise ValidationError({name: [f"{name} must be a whole number from {low} to {high}, got {raw!r}."]})
+    return int(raw)
+
+
+class SitePagination(LimitOffsetPagination):
+    """?limit=&offset= on every list: a limit of 1 or more (above PAGE_SIZE_MAX it is capped there), an offset of 0
+    up to ID_MAX; anything else (text, a negative number, a number past the 64-bit range) is a 400 naming it."""
+
+    max_limit = PAGE_SIZE_MAX
+
+    def get_limit(self, request: Request) -> int:
+        limit = _whole_number(request, self.limit_query_param, low=1, high=ID_MAX)
+        return self.default_limit if limit is None else min(limit, self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        return _whole_number(request, self.offset_query_param, low=0, high=ID_MAX) or 0
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            self.limit_query_param: {"minimum": 1, "maximum": ID_MAX},
+            self.offset_query_param: {"minimum": 0, "maximum": ID_MAX},
+        }
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+            if parameter["name"] == self.limit_query_param:
+                parameter["description"] = (
+                    f"Number of results to return per page (default {api_settings.PAGE_SIZE}, at most "
+                    f"{PAGE_SIZE_MAX}: a larger limit returns {PAGE_SIZE_MAX})."
+                )
+        return parameters
+
+
+# --- request bodies ------------------------------------------------------------------------------------------------
+
+JSON_DEPTH_MAX = 32  # objects and lists inside each other; no operation needs more than a handful
+
+
+class SiteJSONParser(JSONParser):
+    """The only parser of the API: JSON bodies (anything else is a 415), refused with a 400 when unreadable or
+    nested more than JSON_DEPTH_MAX deep (a body nested 1,000 deep used to exhaust the stack: a 500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - the body is nested more than {JSON_DEPTH_MAX} levels deep.") from None
+        if _depth(data) > JSON_DEPTH_MAX:
+            raise ParseError(f"JSON parse error - the body is nested more than {JSON_DEPTH_MAX} levels deep.")
+        return data
+
+
+def _depth(data: Any) -> int:
+    """How deep lists and objects nest in parsed JSON (a scalar is 0), without recursion."""
+    deepest, level = 0, [(data, 1)]
+    while level:
+        value, depth = level.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= JSON_DEPTH_MAX:  # deeper is refused anyway: stop walking
+            level.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+class StrictFieldsMixin:
+    """An input serializer that refuses keys it does not know (a misspelled `ordinal_ranking` used to be ignored and
+    an empty submission stored): each unknown key is a 400 under its own name, with the nearest known field."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = {}
+        if isinstance(data, Mapping):
+            known = [name for name, field in self.fields.items() if not field.read_only]
+            for key in data:
+                if key not in known:
+                    unknown[echo(key)] = [_unknown_message(str(key), known)]
+        try:
+            value = super().to_internal_value(data)
+        except ValidationError as exc:
+            if not unknown or not isinstance(exc.detail, dict):
+                raise
+            raise ValidationError({**exc.detail, **unknown}) from None
+        if unknown:
+            raise ValidationError(unknown)
+        return value
+
+
+def _unknown_message(key: str, known: list[str]) -> str:
+    near = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {near[0]!r}?" if near else f"the fields are {', '.join(known)}."
+    return f"Unknown field {echo(key)!r}: {hint}"
+

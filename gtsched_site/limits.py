@@ -13,6 +13,13 @@ from django.core.exceptions import ValidationError
 ID_MAX = 2**63 - 1
 SEED_MAX = 2**63 - 1
 DRAWN_SEED_LIMIT = 2**31  # a drawn seed stays short enough to read out and type back
+ECHO_LIMIT = 60  # characters of a user's input repeated in an error message
+
+
+def echo(value: Any) -> str:
+    """Input to repeat in a message, cut to ECHO_LIMIT characters."""
+    text = str(value)
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "…"
 
 
 def seed_clean(seed: Any, *, field: str = "seed") -> int | None:

@@ -119,6 +119,16 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves concurrent requests (a double-click on "start run"): readers never wait in WAL
+    # mode, and a writer takes the write lock when its transaction begins (IMMEDIATE), waiting up to 20 s for it,
+    # instead of failing with "database is locked" when a read lock cannot be upgraded.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -177,8 +187,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "gtsched_site.api_schema.SiteAutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["gtsched_site.api.SiteJSONParser"],  # JSON only: other bodies are a 415
+    "DEFAULT_PAGINATION_CLASS": "gtsched_site.api.SitePagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "gtsched_site.api_errors.exception_handler",
 }

@@ -19,3 +19,9 @@ urlpatterns = [
 
 admin.site.site_header = "gtsched administration"
 admin.site.site_title = "gtsched"
+
+# Django's error views: JSON for paths under /api/, the product's own templates (404.html, 500.html) otherwise.
+handler400 = "gtsched_site.api_errors.bad_request"
+handler403 = "gtsched_site.api_errors.permission_denied"
+handler404 = "gtsched_site.api_errors.page_not_found"
+handler500 = "gtsched_site.api_errors.server_error"

@@ -12,12 +12,11 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from gtsched_site.api import ListFilterMixin
+from gtsched_site.api import ListFilterMixin, SiteJSONParser
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.querysets import faculty_for_user, is_coordinator, own_faculty, submissions_for_user
 from preferences.serializers import (
@@ -116,33 +115,9 @@ class HasFacultyProfileOrIsCoordinator(permissions.BasePermission):
         return is_coordinator(request.user) or Faculty.objects.filter(user=request.user).exists()
 
 
-def _flat_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Nested serializer errors as {"ordinal_rankings[2].rank": [...]}, the names the service uses."""
-    if isinstance(detail, dict):
-        children = [(_child_name(prefix, key), value) for key, value in detail.items()]
-    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
-        children = [(f"{prefix}[{position}]", item) for position, item in enumerate(detail) if item]
-    else:
-        return {prefix or "non_field_errors": [str(message) for message in detail]}
-    flat: dict[str, list[str]] = {}
-    for name, value in children:
-        for field, messages in _flat_errors(value, name).items():
-            flat.setdefault(field, []).extend(messages)
-    return flat
-
-
-def _child_name(prefix: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{prefix}[{key}]"
-    if key == "non_field_errors" and prefix:
-        return prefix
-    return f"{prefix}.{key}" if prefix else str(key)
-
-
 def _payload(view: generics.GenericAPIView, request: Request) -> PreferencesInSerializer:
     payload = view.get_serializer(data=request.data)
-    if not payload.is_valid():
-        raise ValidationError(_flat_errors(payload.errors))
+    payload.is_valid(raise_exception=True)  # nested errors named like ordinal_rankings[2].rank (api_errors)
     return payload
 
 
@@ -191,7 +166,7 @@ class _PreferencesInView(generics.GenericAPIView):
 
     serializer_class = PreferencesInSerializer
     permission_classes = [permissions.IsAuthenticated, HasFacultyProfileOrIsCoordinator]
-    parser_classes = [JSONParser]  # nested lists: JSON only
+    parser_classes = [SiteJSONParser]  # nested lists: JSON only
 
     def preference_set(self, request: Request, *, faculty_required: bool):
         """(the validated payload, its data, the year, the faculty member it is for)."""

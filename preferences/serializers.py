@@ -12,6 +12,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gtsched_site import api_errors
+from gtsched_site.api import StrictFieldsMixin
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.services import ENTRY_FIELDS
 
@@ -21,13 +23,13 @@ MECHANISM_NOTE = (
 )
 LIST_FIELDS = tuple(name for name, _ in ENTRY_FIELDS.values())
 
-# Field-level error body: {"<field>": ["message", ...]}, nested fields named like "ordinal_rankings[2].rank".
+# The one error shape (gtsched_site.api_errors): {"<field>": ["message", ...]}, nested fields named like
+# "ordinal_rankings[2].rank"; errors about the request itself (401, 403, 404) under "detail".
 FIELD_ERRORS_SCHEMA = {
-    "type": "object",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    **api_errors.FIELD_ERRORS_SCHEMA,
     "example": {"ordinal_rankings": ["Rank 1 is used more than once (weeks 2026-07-06 and 2026-07-13)."]},
 }
-DETAIL_SCHEMA = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+DETAIL_SCHEMA = api_errors.DETAIL_ERRORS_SCHEMA
 
 
 def week_dates(year: AcademicYear) -> dict[int, dt.date]:
@@ -235,22 +237,22 @@ class AcceptField(_RawField):
     pass
 
 
-class RankInSerializer(serializers.Serializer):
+class RankInSerializer(StrictFieldsMixin, serializers.Serializer):
     week = WeekRefField()
     rank = RankField(help_text="1 is the most wanted; ranks run 1..M without gaps or repeats")
 
 
-class ValueInSerializer(serializers.Serializer):
+class ValueInSerializer(StrictFieldsMixin, serializers.Serializer):
     week = WeekRefField()
     value = ValueField(help_text="How much the week is wanted, 0–100")
 
 
-class AcceptInSerializer(serializers.Serializer):
+class AcceptInSerializer(StrictFieldsMixin, serializers.Serializer):
     week = WeekRefField()
     accept = AcceptField(help_text="true: happy to serve; false: rejected (treated as blocked)")
 
 
-class PreferencesInSerializer(serializers.Serializer):
+class PreferencesInSerializer(StrictFieldsMixin, serializers.Serializer):
     """One faculty member's preferences for a year; send only the list matching preference_type."""
 
     academic_year = serializers.IntegerField(help_text="Academic year label, e.g. 2026")

@@ -20,13 +20,12 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from allocation.models import Schedule
 from allocation.querysets import current_schedule_for, schedules_for_user
-from gtsched_site.api import pk_or_404
+from gtsched_site.api import SiteJSONParser, pk_or_404
 from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
 from preferences.querysets import is_coordinator, own_faculty
@@ -125,7 +124,7 @@ class SchedulePublishView(_CoordinatorView):
     """Publish a draft schedule through the stability gate (coordinators)."""
 
     serializer_class = PublishSerializer
-    parser_classes = [JSONParser]
+    parser_classes = [SiteJSONParser]
 
     @extend_schema(
         operation_id="schedules_publish",
@@ -187,7 +186,7 @@ class NashStableScheduleView(_CoordinatorView):
     """The stability report of a schedule, named by id or by academic year (coordinators)."""
 
     serializer_class = NashStableScheduleSerializer
-    parser_classes = [JSONParser]
+    parser_classes = [SiteJSONParser]
 
     @extend_schema(
         operation_id="game_theory_nash_stable_schedule",

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from gtsched_site.api import StrictFieldsMixin
 from gtsched_site.limits import ID_MAX
 from stability.algorithms.types import ACCEPTABLE_POA
 from stability.models import NashStabilityReport, PublicationRecord
@@ -215,7 +216,7 @@ class ReportFilterSerializer(serializers.Serializer):
                                               required=False)
 
 
-class PublishSerializer(serializers.Serializer):
+class PublishSerializer(StrictFieldsMixin, serializers.Serializer):
     force = serializers.BooleanField(
         required=False, default=False, help_text="Publish even over a CRITICAL report (needs a reason)"
     )
@@ -247,7 +248,7 @@ class PublicationSerializer(serializers.ModelSerializer):
         return list(self.context.get("archived", []))
 
 
-class NashStableScheduleSerializer(serializers.Serializer):
+class NashStableScheduleSerializer(StrictFieldsMixin, serializers.Serializer):
     schedule = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX, help_text="Schedule id")
     academic_year = serializers.IntegerField(
         required=False, help_text="Year label: its published schedule, else its newest draft"

@@ -21,13 +21,12 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from allocation.models import Assignment, Schedule
 from allocation.querysets import assignments_for_user, schedules_for_user
-from gtsched_site.api import pk_or_404
+from gtsched_site.api import SiteJSONParser, pk_or_404
 from gtsched_site.permissions import coordinators_only
 from preferences.models import Faculty, Week
 from preferences.querysets import is_coordinator, own_faculty
@@ -122,7 +121,7 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     """Swap requests on published schedules (DESIGN §9)."""
 
     permission_classes = [permissions.IsAuthenticated]
-    parser_classes = [JSONParser]
+    parser_classes = [SiteJSONParser]
     serializer_class = SwapRequestSerializer
     lookup_value_regex = "[^/.]+"
 

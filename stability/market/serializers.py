@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from gtsched_site.api import StrictFieldsMixin
 from gtsched_site.limits import ID_MAX
 from preferences.serializers import WeekRefField
 from stability.market.selectors import awaits_confirmation_from, swap_request_role
@@ -136,7 +137,7 @@ class SwapRequestSerializer(serializers.ModelSerializer):
         return reverse("swap-request-confirm", args=[r.pk], request=self.context.get("request"))
 
 
-class SwapRequestCreateSerializer(serializers.Serializer):
+class SwapRequestCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     give = serializers.IntegerField(min_value=1, max_value=ID_MAX, help_text="Id of the assignment you offer")
     wanted_weeks = serializers.ListField(
         child=WeekRefField(), required=False, default=list,

@@ -151,7 +151,7 @@ def test_only_coordinators_start_runs(endpoint, who, expected, as_, programme, k
     assert response.status_code == expected, response.content
     assert AllocationRun.objects.count() == (1 if expected == 202 else 0)
     if who in {"faculty", "other_faculty"}:
-        assert response.json() == {"detail": api.COORDINATORS_ONLY}
+        assert response.json() == {"detail": [api.COORDINATORS_ONLY]}
 
 
 @pytest.mark.parametrize(("who", "expected"), [("anonymous", 401), ("faculty", 403), ("other_faculty", 403),
@@ -597,7 +597,7 @@ def test_why_of_a_colleagues_published_assignment_is_refused(as_, published):
     theirs = _assignment_of(published, "F002")
     response = as_("faculty").get(reverse("assignment-why", args=[theirs.pk]))
     assert response.status_code == 403
-    assert response.json() == {"detail": "You can only ask why for your own assignments."}
+    assert response.json() == {"detail": ["You can only ask why for your own assignments."]}
     assert as_("other_faculty").get(reverse("assignment-why", args=[theirs.pk])).status_code == 200
 
 
@@ -611,10 +611,10 @@ def test_the_schema_documents_every_endpoint_with_its_answers(client):
     schema = client.get(reverse("api-schema"), {"format": "json"}).json()
     paths = schema["paths"]
     expected = {
-        ("/api/v1/game-theory/rsd-allocation", "post"): {"200", "201", "202", "400", "401", "403", "422"},
-        ("/api/v1/game-theory/vcg-auction", "post"): {"200", "201", "202", "400", "401", "403", "422"},
+        ("/api/v1/game-theory/rsd-allocation", "post"): {"200", "201", "202", "400", "401", "403", "415", "422"},
+        ("/api/v1/game-theory/vcg-auction", "post"): {"200", "201", "202", "400", "401", "403", "415", "422"},
         ("/api/v1/runs/", "get"): {"200", "400", "401", "403"},
-        ("/api/v1/runs/", "post"): {"200", "201", "202", "400", "401", "403"},
+        ("/api/v1/runs/", "post"): {"200", "201", "202", "400", "401", "403", "415"},
         ("/api/v1/runs/{id}/", "get"): {"200", "401", "403", "404"},
         ("/api/v1/runs/{id}/cancel", "post"): {"200", "400", "401", "403", "404"},
         ("/api/v1/schedules/", "get"): {"200", "400", "401"},

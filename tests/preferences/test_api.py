@@ -173,14 +173,14 @@ def test_user_without_faculty_profile_is_refused(api_client, year):
     api_client.force_login(UserFactory(username="carol"))
     response = post(api_client, ordinal())
     assert response.status_code == 403
-    assert "no faculty profile" in response.json()["detail"]
+    assert "no faculty profile" in response.json()["detail"][0]  # every error: a list of messages under its name
     assert not PreferenceSubmission.objects.exists()
 
 
 def test_faculty_naming_an_unknown_colleague_gets_the_same_403(as_, year, faculty):
     response = post(as_("faculty"), ordinal(faculty="F999"))
     assert response.status_code == 403
-    assert response.json() == {"detail": "You can only submit your own preferences."}
+    assert response.json() == {"detail": ["You can only submit your own preferences."]}
 
 
 def test_coordinator_naming_an_unknown_faculty_gets_400_on_faculty(as_, year, coordinator):
@@ -282,7 +282,7 @@ def test_closed_window_is_refused_on_academic_year(as_, rotations, faculty):
 def test_submitting_for_someone_else_is_refused_and_stores_nothing(as_, year, faculty, other_faculty, owner_submission):
     response = post(as_("other_faculty"), ordinal(faculty="F001"))
     assert response.status_code == 403
-    assert response.json() == {"detail": "You can only submit your own preferences."}
+    assert response.json() == {"detail": ["You can only submit your own preferences."]}
     assert list(PreferenceSubmission.objects.all()) == [owner_submission]
 
 
