@@ -22,10 +22,22 @@ def test_hex_colours_appear_only_in_colour_token_definitions():
             assert not re.search(r"#[0-9a-fA-F]{3,6}\b", without_tokens), f"{path.name}: {line.strip()}"
 
 
+def _outside_at_rules(css: str) -> str:
+    """The stylesheet without its @media / @supports blocks, however deeply nested."""
+    kept, depth = [], 0
+    for token in re.split(r"(@(?:media|supports)[^{]*\{|[{}])", css):
+        if token.startswith("@") or (depth and token == "{"):
+            depth += 1
+        elif depth and token == "}":
+            depth -= 1
+        elif not depth:
+            kept.append(token)
+    return "".join(kept)
+
+
 def _selectors(path: Path) -> list[str]:
-    """Every selector of a stylesheet outside @media blocks (responsive overrides repeat selectors on purpose)."""
-    css = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
-    css = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", css)
+    """Every selector of a stylesheet outside @media and @supports blocks (responsive overrides repeat selectors)."""
+    css = _outside_at_rules(re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S))
     return [" ".join(part.split()) for group in re.findall(r"([^{}]+)\{", css) for part in group.split(",")]
 
 
