@@ -8,6 +8,8 @@ ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -217,6 +219,57 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Login lockout (django-axes) and API throttling (DRF) ---------------------------------------------------------------
+# A username at one address is locked out after AXES_FAILURE_LIMIT wrong passwords in a row, on the site's and the
+# admin's login alike, for AXES_COOLOFF_MINUTES counted from the failure that locked it (trying again meanwhile does not
+# extend it); then even the right password gets templates/registration/locked.html (429). A correct password before the
+# limit resets the count. An administrator unlocks early by deleting the row under Admin > Axes > Access attempts (or
+# `manage.py axes_reset_username NAME`). Attempts are kept in the database, so every web process sees the same count.
+# The API holds anonymous callers (per address) and authenticated ones (session or token, per user) to DRF rates kept
+# in the default cache (local memory per process, Redis when REDIS_URL is set); over them it answers 429 in JSON.
+# Addresses are REMOTE_ADDR; behind TRUSTED_PROXY_COUNT proxies that append X-Forwarded-For, the address the outermost
+# of them saw. Leave it 0 unless the proxy overwrites or appends that header: a client can write it too.
+_RATE = re.compile(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if not _RATE.fullmatch(value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate such as 100/minute (per second, minute, hour or day).")
+    return value
+
+
+def env_int_at_least(name: str, default: int, minimum: int) -> int:
+    value = env_int(name, default)
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
+    return value
+
+
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int_at_least("AXES_FAILURE_LIMIT", 5, 1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int_at_least("AXES_COOLOFF_MINUTES", 15, 1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner on every manage.py command; failures and lockouts are still logged
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "gtsched_site.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "gtsched_site.lockout.client_ip"
+REST_FRAMEWORK |= {
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "100/minute"),
+        "user": env_rate("API_THROTTLE_USER", "1000/minute"),
+    },
+    "NUM_PROXIES": env_int_at_least("TRUSTED_PROXY_COUNT", 0, 0),
+}
+# --- end of login lockout and API throttling ----------------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

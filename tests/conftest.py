@@ -4,7 +4,9 @@ two schedules the stability and browser tests share: the DESIGN §9 worked examp
 from __future__ import annotations
 
 import pytest
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from tests.factories import (
     PASSWORD,
@@ -92,6 +94,15 @@ def client_as(client):
 def fast_password_hasher(settings):
     """Hashing passwords at production strength makes login-heavy tests slow; nothing here tests hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_history(monkeypatch):
+    """The API throttles count requests in the cache; each test starts from none, in a cache of its own, so counts
+    never carry from one test to the next and a Redis named by REDIS_URL is left alone."""
+    history = LocMemCache("gtsched-test-throttle-history", {})
+    history.clear()
+    monkeypatch.setattr(SimpleRateThrottle, "cache", history)
 
 
 @pytest.fixture

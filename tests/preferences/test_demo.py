@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
+from django.http import HttpRequest
 
 from allocation.models import Assignment, Schedule
 from preferences.demo import (
@@ -203,15 +204,16 @@ def test_reset_also_clears_schedules_drafted_for_the_demo_year(demo_2027):
 
 
 def test_the_coordinator_and_faculty_can_log_in(demo_2027, client):
+    # login-lockout (django-axes) needs the request to know the address; the test client passes none by itself
     logins = {login["role"]: login for login in demo_2027["logins"]}
     assert demo_2027["login_url"] == "/accounts/login/"
     coordinator = get_user_model().objects.get(username="coordinator")
     assert coordinator.is_staff and coordinator.is_superuser
-    assert client.login(username="coordinator", password=COORDINATOR_PASSWORD)
+    assert client.login(request=HttpRequest(), username="coordinator", password=COORDINATOR_PASSWORD)
     client.logout()
     assert logins["faculty"]["password"] == FACULTY_PASSWORD
-    assert client.login(username=logins["faculty"]["username"], password=FACULTY_PASSWORD)
-    assert client.login(username="aokafor", password=FACULTY_PASSWORD)
+    assert client.login(request=HttpRequest(), username=logins["faculty"]["username"], password=FACULTY_PASSWORD)
+    assert client.login(request=HttpRequest(), username="aokafor", password=FACULTY_PASSWORD)
 
 
 def test_text_output_prints_the_logins(db):
