@@ -198,7 +198,7 @@ def test_anonymous_api_callers_get_a_json_429_after_the_limit(client, db, rates)
     response = client.get(schema, {"format": "json"})
     assert response.status_code == 429
     assert response["Content-Type"].endswith("json")  # the schema view's own JSON type, application/vnd.oai.openapi+json
-    assert "throttled" in json.loads(response.content)["detail"]
+    assert "throttled" in json.loads(response.content)["detail"][0]
     assert int(response["Retry-After"]) > 0
     assert Client(REMOTE_ADDR="10.0.0.9").get(schema, {"format": "json"}).status_code == 200  # another address
 
@@ -212,7 +212,7 @@ def test_token_callers_get_a_json_429_after_the_limit(api_client, alice, rates):
     response = api_client.get(years)
     assert response.status_code == 429
     assert response["Content-Type"].startswith("application/json")
-    assert "throttled" in response.json()["detail"]
+    assert "throttled" in response.json()["detail"][0]
     other = UserFactory(username="bob")
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
     assert api_client.get(years).status_code == 200  # each caller has their own allowance
