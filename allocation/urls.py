@@ -1,11 +1,16 @@
 from django.urls import path
 
-from allocation import views
+from allocation import schedule_views, views
 
 urlpatterns = [
     path("coordinator/allocation/", views.allocation_overview, name="allocation_overview"),
     path("coordinator/years/<int:label>/allocation/", views.allocation_home, name="allocation_home"),
     path("coordinator/years/<int:label>/comparisons/", views.comparison_create, name="comparison_create"),
+    path("coordinator/years/<int:label>/preassignments/", schedule_views.preassignment_create,
+         name="preassignment_create"),
+    path("coordinator/years/<int:label>/preassignments/<int:pk>/remove/", schedule_views.preassignment_delete,
+         name="preassignment_delete"),
+    path("coordinator/schedules/<int:pk>/weeks/", schedule_views.schedule_weeks, name="schedule_weeks"),
     path("coordinator/runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("coordinator/runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("coordinator/comparisons/<int:pk>/", views.comparison_detail, name="comparison_detail"),

@@ -22,6 +22,7 @@ from allocation.charts import comparison_svg, metric_bars_svg, rank_distribution
 from allocation.choices import listed_weeks
 from allocation.forms import MECHANISM_HELP, ComparisonForm, RunForm
 from allocation.models import AllocationRun, Assignment, Comparison, Schedule
+from allocation.preassignment_forms import preassignment_context
 from allocation.querysets import assignments_explained_to, current_schedule_for
 from allocation.services import (
     allocation_run_cancel,
@@ -81,6 +82,7 @@ def _home_context(year: AcademicYear, run_form: RunForm, comparison_form: Compar
         "runs": runs,
         "any_active": any(r.is_active for r in runs),
         "comparisons": list(Comparison.objects.filter(year=year).order_by("-created_at", "-pk")[:10]),
+        **preassignment_context(year),
     }
 
 
