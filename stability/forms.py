@@ -65,3 +65,9 @@ class SwapApplyForm(forms.Form):
     def error_text(self) -> str:
         return " ".join(str(e) for errors in self.errors.values() for e in errors) or "Choose a recommended swap."
 
+
+
+class ApplyAllSwapsForm(forms.Form):
+    """The report the coordinator looked at: its recommended swaps are the ones applied, not a newer report's."""
+
+    report = forms.IntegerField(min_value=1, max_value=ID_MAX, widget=forms.HiddenInput)

@@ -196,3 +196,58 @@ def schedule_recommended_swap_apply(*, schedule: Schedule, assignment_a: Any, as
         schedule=locked, assignment_a=a_id, assignment_b=b_id, actor=actor, kind=ScheduleChange.Kind.RECOMMENDED,
         reason="Recommended swap from the stability report (draft edited before publication)", measure=nash_distance,
     )
+
+
+@dataclass(frozen=True)
+class RecommendedSwapsApplied:
+    """What applying a report's recommended swaps did: the changes recorded (one on a published schedule, one per
+    pair on a draft) and the nash distance before the first swap and after the last."""
+
+    changes: list[ScheduleChange]
+    swaps: int
+    distance_before: float | None
+    distance_after: float | None
+
+
+def _recommended_pairs(report: NashStabilityReport) -> list[tuple[int, int]]:
+    rows = (report.payload or {}).get("recommended_swaps") or []
+    return [(_assignment_id(row.get("assignment_a"), "assignment_a"), _assignment_id(row.get("assignment_b"), "assignment_b"))
+            for row in rows]
+
+
+@transaction.atomic
+def schedule_recommended_swaps_apply_all(*, schedule: Schedule, report: NashStabilityReport, actor) -> RecommendedSwapsApplied:
+    """Apply every recommended swap of `report` (a conflict-free set: nobody is in two pairs) under the rules of
+    schedule_recommended_swap_apply: one audited change on a published schedule, one edit per pair on a draft. If any
+    pair is no longer feasible or no longer helps both, the whole request is refused and nothing changes."""
+    locked = Schedule.objects.select_for_update().get(pk=schedule.pk)
+    if report.schedule_id != locked.pk:
+        raise ValidationError({"report": f"Report #{report.pk} is not a report of “{locked.name}”."})
+    pairs = _recommended_pairs(report)
+    if not pairs:
+        raise ValidationError({"report": "This report recommends no swaps; there is nothing to apply."})
+    count = len(pairs)
+    reason = f"All {count} recommended swap{'s' if count != 1 else ''} of stability report #{report.pk}"
+    if locked.status == Schedule.Status.PUBLISHED:
+        change = schedule_swaps_apply(
+            schedule=locked, pairs=pairs, actor=actor, kind=ScheduleChange.Kind.RECOMMENDED, reason=reason,
+            require_gain=True, measure=nash_distance,
+        )
+        swap_requests_after_change(change=change)
+        return RecommendedSwapsApplied([change], count, change.nash_distance_before, change.nash_distance_after)
+    if locked.status != Schedule.Status.DRAFT:
+        raise ValidationError({"schedule": f"“{locked.name}” is archived; archived schedules do not change."})
+    changes = []
+    for position, (a_id, b_id) in enumerate(pairs):
+        # Measured at the ends only: the distance before the first swap and after the last is what the change is
+        # about, and each measure is a full swap analysis of the schedule.
+        measured = position in (0, count - 1)
+        try:
+            changes.append(schedule_draft_swap_apply(
+                schedule=locked, assignment_a=a_id, assignment_b=b_id, actor=actor,
+                kind=ScheduleChange.Kind.RECOMMENDED, reason=f"{reason} (draft edited before publication)",
+                measure=nash_distance if measured else None,
+            ))
+        except ValidationError as exc:
+            raise ValidationError({"pairs": f"Swap {position + 1} of {count}: " + " ".join(exc.messages)}) from None
+    return RecommendedSwapsApplied(changes, count, changes[0].nash_distance_before, changes[-1].nash_distance_after)

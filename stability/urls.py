@@ -10,5 +10,7 @@ urlpatterns = [
     path("coordinator/schedules/<int:pk>/stability/price-of-anarchy/", views.stability_price_of_anarchy,
          name="stability_price_of_anarchy"),
     path("coordinator/schedules/<int:pk>/stability/apply/", views.stability_swap_apply, name="stability_swap_apply"),
+    path("coordinator/schedules/<int:pk>/stability/apply-all/", views.stability_swaps_apply_all,
+         name="stability_swaps_apply_all"),
     path("coordinator/schedules/<int:pk>/publish/", views.stability_publish, name="stability_publish"),
 ]

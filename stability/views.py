@@ -26,8 +26,8 @@ from preferences.querysets import access_year
 from preferences.shortcuts import current_year_page
 from stability.algorithms.types import ACCEPTABLE_POA
 from stability.charts import distance_gauge_svg, gains_svg
-from stability.forms import PublishForm, SwapApplyForm, publication_messages
-from stability.gate import critical_refusal, schedule_recommended_swap_apply
+from stability.forms import ApplyAllSwapsForm, PublishForm, SwapApplyForm, publication_messages
+from stability.gate import critical_refusal, schedule_recommended_swap_apply, schedule_recommended_swaps_apply_all
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange, StabilityLevel
 from stability.parameters import report_parameters
 from stability.price_requests import price_of_anarchy_request
@@ -187,6 +187,32 @@ def stability_swap_apply(request: HttpRequest, pk: int) -> HttpResponse:
         before, after = change.nash_distance_before, change.nash_distance_after
         moved = f" Nash distance {before:.1%} → {after:.1%}." if before is not None and after is not None else ""
         messages.success(request, f"Swap applied and recorded in the audit trail.{moved}")
+    return redirect("stability_report", pk=schedule.pk)
+
+
+@coordinator_required
+@require_POST
+def stability_swaps_apply_all(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every recommended swap of the report on the page, in one request; all or none. The report is then recomputed."""
+    schedule = _schedule(pk)
+    form = ApplyAllSwapsForm(request.POST)
+    report = (NashStabilityReport.objects.filter(schedule=schedule, pk=form.cleaned_data["report"]).first()
+              if form.is_valid() else None)
+    if report is None:
+        messages.error(request, "The recommended swaps could not be applied: reload the report and try again.")
+        return redirect("stability_report", pk=schedule.pk)
+    try:
+        applied = schedule_recommended_swaps_apply_all(schedule=schedule, report=report, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, "No swap was applied: " + " ".join(exc.messages)
+                       + " Recompute the report to see the swaps that still help.")
+        return redirect("stability_report", pk=schedule.pk)
+    fresh = stability_report_create(schedule=schedule, actor=request.user)
+    before, after = applied.distance_before, applied.distance_after
+    moved = f" Nash distance {before:.1%} → {after:.1%}." if before is not None and after is not None else ""
+    messages.success(request, f"Applied all {applied.swaps} recommended swap{'s' if applied.swaps != 1 else ''} and "
+                              f"recorded {'them' if applied.swaps != 1 else 'it'} in the audit trail.{moved} "
+                              f"The report is recomputed: {fresh.stability_level.lower()}.")
     return redirect("stability_report", pk=schedule.pk)
 
 

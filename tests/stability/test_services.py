@@ -17,7 +17,12 @@ from allocation.querysets import current_schedule
 from preferences.models import AcademicYear
 from stability.algorithms.report import stability_level as stability_level_for
 from stability.calibration import prediction_calibrate
-from stability.gate import PublishRefused, schedule_publish, schedule_recommended_swap_apply
+from stability.gate import (
+    PublishRefused,
+    schedule_publish,
+    schedule_recommended_swap_apply,
+    schedule_recommended_swaps_apply_all,
+)
 from stability.models import (
     NashStabilityReport,
     PredictionCalibration,
@@ -529,3 +534,59 @@ def test_the_stored_estimate_round_trips_to_the_algorithms_result(critical_draft
     assert stored.key == computed.key and stored.status == computed.status
     assert stored.price_of_anarchy == pytest.approx(computed.price_of_anarchy)
     assert np.allclose(stored.stable_welfare, computed.stable_welfare) and np.array_equal(stored.steps, computed.steps)
+
+
+# --- all recommended swaps at once -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cycle_draft(cycle_market, faculty, other_faculty, carol, dave, erin):
+    """A draft of the 2027 cycle market's rows: two recommended swaps, dave↔erin then alice↔carol."""
+    return ScheduleFactory(year=cycle_market.year, name="2027 draft", rows=[
+        (faculty, 1, "inpatient"), (other_faculty, 2, "inpatient"), (carol, 3, "inpatient"),
+        (dave, 5, "inpatient"), (erin, 6, "inpatient"),
+    ])
+
+
+def _weeks(schedule) -> dict[int, int]:
+    return dict(schedule.assignments.values_list("faculty_id", "week__index"))
+
+
+def test_all_recommended_swaps_edit_a_draft_pair_by_pair(cycle_draft, coordinator, faculty, carol, dave, erin):
+    report = stability_report_for(schedule=cycle_draft)
+    applied = schedule_recommended_swaps_apply_all(schedule=cycle_draft, report=report, actor=coordinator)
+    assert applied.swaps == 2 and len(applied.changes) == 2
+    assert applied.distance_before == pytest.approx(1.0) and applied.distance_after == pytest.approx(0.4)
+    assert all(c.kind == ScheduleChange.Kind.RECOMMENDED and f"report #{report.pk}" in c.reason for c in applied.changes)
+    weeks = _weeks(cycle_draft)
+    assert (weeks[dave.pk], weeks[erin.pk], weeks[faculty.pk], weeks[carol.pk]) == (6, 5, 3, 1)
+
+
+def test_one_stale_swap_refuses_them_all_and_rolls_back_the_earlier_ones(cycle_draft, coordinator, faculty, carol):
+    report = stability_report_for(schedule=cycle_draft)
+    alice_carol = report.payload["recommended_swaps"][-1]
+    assert {alice_carol["a_faculty_name"], alice_carol["b_faculty_name"]} == {"Dr. Alice Owner", "Dr. Carol Third"}
+    schedule_recommended_swap_apply(schedule=cycle_draft, assignment_a=alice_carol["assignment_a"],
+                                    assignment_b=alice_carol["assignment_b"], actor=coordinator)
+    before = _weeks(cycle_draft)
+    with pytest.raises(ValidationError, match="Swap 2 of 2: This swap no longer benefits both"):
+        schedule_recommended_swaps_apply_all(schedule=cycle_draft, report=report, actor=coordinator)
+    assert _weeks(cycle_draft) == before  # dave↔erin, the first pair, was rolled back too
+    assert ScheduleChange.objects.filter(schedule=cycle_draft).count() == 1
+
+
+def test_all_recommended_swaps_need_a_report_of_the_schedule_with_swaps_in_it(critical_draft, stable_draft, coordinator):
+    stable_report = stability_report_for(schedule=stable_draft)
+    with pytest.raises(ValidationError, match="not a report of"):
+        schedule_recommended_swaps_apply_all(schedule=critical_draft, report=stable_report, actor=coordinator)
+    with pytest.raises(ValidationError, match="nothing to apply"):
+        schedule_recommended_swaps_apply_all(schedule=stable_draft, report=stable_report, actor=coordinator)
+    assert not ScheduleChange.objects.exists()
+
+
+def test_an_archived_schedule_takes_none_of_its_recommended_swaps(critical_draft, coordinator):
+    report = stability_report_for(schedule=critical_draft)
+    Schedule.objects.filter(pk=critical_draft.pk).update(status=Schedule.Status.ARCHIVED)
+    with pytest.raises(ValidationError, match="archived"):
+        schedule_recommended_swaps_apply_all(schedule=critical_draft, report=report, actor=coordinator)
+    assert not ScheduleChange.objects.exists()

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from allocation.models import Schedule
-from stability.gate import schedule_publish
+from stability.gate import schedule_publish, schedule_recommended_swap_apply
 from stability.models import NashStabilityReport, PublicationRecord, ScheduleChange
 from stability.reports import stability_report_for
 
@@ -33,6 +33,7 @@ def _pages(schedule) -> list[tuple[str, str]]:
         ("post", reverse("stability_recompute", args=[schedule.pk])),
         ("post", reverse("stability_price_of_anarchy", args=[schedule.pk])),
         ("post", reverse("stability_swap_apply", args=[schedule.pk])),
+        ("post", reverse("stability_swaps_apply_all", args=[schedule.pk])),
         ("post", reverse("stability_publish", args=[schedule.pk])),
     ]
 
@@ -199,7 +200,7 @@ def test_applying_a_swap_to_a_published_schedule_is_audited(client_as, coordinat
 
 def test_get_on_post_only_pages_is_405(client_as, coordinator, critical_draft):
     client = client_as(coordinator)
-    for name in ("stability_recompute", "stability_swap_apply", "stability_publish"):
+    for name in ("stability_recompute", "stability_swap_apply", "stability_swaps_apply_all", "stability_publish"):
         assert client.get(reverse(name, args=[critical_draft.pk])).status_code == 405, name
 
 
@@ -242,3 +243,68 @@ def test_a_large_schedule_offers_the_price_of_anarchy_as_a_background_job(
     tasks.stability_report_task.run(*enqueued[0])
     page = client.get(reverse("stability_report", args=[critical_draft.pk])).content.decode()
     assert "K = 5 random restarts" in page
+
+
+# --- apply all recommended swaps --------------------------------------------------------------------------------
+
+
+def test_apply_all_on_a_draft_turns_the_worked_example_stable(client_as, coordinator, critical_draft, people):
+    client = client_as(coordinator)
+    report = stability_report_for(schedule=critical_draft)
+    page = client.get(reverse("stability_report", args=[critical_draft.pk])).content.decode()
+    assert "Apply all 1 recommended swap" in page and f'name="report" value="{report.pk}"' in page
+    response = client.post(reverse("stability_swaps_apply_all", args=[critical_draft.pk]), {"report": report.pk},
+                           follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("stability_report", args=[critical_draft.pk])
+    assert "Applied all 1 recommended swap" in html and "Nash distance 66.7% → 0.0%" in html and "level-stable" in html
+    change = ScheduleChange.objects.get()
+    assert change.kind == ScheduleChange.Kind.RECOMMENDED and change.actor == coordinator
+    assert dict(critical_draft.assignments.values_list("faculty_id", "week__index"))[people["A"].pk] == 1
+    newest = NashStabilityReport.objects.latest("created_at", "pk")
+    assert newest.pk != report.pk and newest.is_nash_equilibrium
+
+
+def test_apply_all_on_a_published_schedule_is_one_audited_change(client_as, coordinator, cycle_market, dave, erin):
+    report = stability_report_for(schedule=cycle_market)
+    assert len(report.payload["recommended_swaps"]) == 2
+    html = client_as(coordinator).post(reverse("stability_swaps_apply_all", args=[cycle_market.pk]),
+                                       {"report": report.pk}, follow=True).content.decode()
+    assert "Applied all 2 recommended swaps" in html and "Nash distance 100.0% → 40.0%" in html
+    change = ScheduleChange.objects.get()
+    assert len(change.before) == len(change.after) == 4 and change.nash_distance_after == pytest.approx(0.4)
+    assert cycle_market.assignments.get(faculty=dave).week.index == 6
+    assert cycle_market.assignments.get(faculty=erin).week.index == 5
+    assert Schedule.objects.get(pk=cycle_market.pk).status == Schedule.Status.PUBLISHED
+
+
+def test_apply_all_refuses_and_changes_nothing_when_one_swap_no_longer_helps(client_as, coordinator, cycle_market,
+                                                                             faculty, carol):
+    report = stability_report_for(schedule=cycle_market)
+    dave_erin = next(s for s in report.payload["recommended_swaps"] if s["a_faculty_name"] == "Dr. Dave Fourth")
+    schedule_recommended_swap_apply(schedule=cycle_market, assignment_a=dave_erin["assignment_a"],
+                                    assignment_b=dave_erin["assignment_b"], actor=coordinator)
+    rows_before = sorted(cycle_market.assignments.values_list("pk", "faculty_id", "week_id"))
+    html = client_as(coordinator).post(reverse("stability_swaps_apply_all", args=[cycle_market.pk]),
+                                       {"report": report.pk}, follow=True).content.decode()
+    assert "No swap was applied" in html and "no longer benefits both" in html
+    assert sorted(cycle_market.assignments.values_list("pk", "faculty_id", "week_id")) == rows_before
+    assert ScheduleChange.objects.count() == 1  # only the single swap applied above
+    assert cycle_market.assignments.get(faculty=faculty).week.index == 1  # alice↔carol was not applied either
+
+
+def test_apply_all_needs_a_report_of_this_schedule(client_as, coordinator, critical_draft, stable_draft):
+    client = client_as(coordinator)
+    other = stability_report_for(schedule=stable_draft)
+    url = reverse("stability_swaps_apply_all", args=[critical_draft.pk])
+    for data in ({}, {"report": "x"}, {"report": other.pk}, {"report": 10**12}):
+        html = client.post(url, data, follow=True).content.decode()
+        assert "could not be applied" in html, data
+    empty = client.post(reverse("stability_swaps_apply_all", args=[stable_draft.pk]), {"report": other.pk}, follow=True)
+    assert "nothing to apply" in empty.content.decode()
+    assert not ScheduleChange.objects.exists()
+
+
+def test_a_stable_report_offers_no_apply_all(client_as, coordinator, stable_draft):
+    html = client_as(coordinator).get(reverse("stability_report", args=[stable_draft.pk])).content.decode()
+    assert "Apply all" not in html
