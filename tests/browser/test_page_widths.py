@@ -136,6 +136,7 @@ def test_coordinator_pages_fit_a_phone_and_the_desktop(page, live_server, coordi
         (f"/coordinator/years/{schedule.year.label}/stability/", "stability-year"),
         (f"/coordinator/schedules/{schedule.pk}/stability/", "stability-report"),
         (f"/coordinator/schedules/{schedule.pk}/swaps/", "swap-market"),
+        (f"/coordinator/schedules/{Schedule.objects.get(run=run).pk}/weeks/", "schedule-weeks"),
     ):
         problems += _check(page, live_server, screenshot_dir, path, name)
     assert not problems, "\n".join(problems)
