@@ -24,11 +24,12 @@ from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import Allocation
 from allocation.models import AllocationRun, Comparison
 from allocation.problem import YearProblem, mechanism_options, run_fingerprint, year_problem
+from allocation.services.infeasibility import infeasible_message
 from allocation.services.options import (
     options_clean,
     options_probe,
 )
-from allocation.services.results import infeasible_message, schedule_save
+from allocation.services.results import schedule_save
 from gtsched_site.limits import seed_clean, seed_draw
 from gtsched_site.permissions import user_or_none
 from gtsched_site.serialization import jsonable
@@ -215,7 +216,8 @@ def allocation_run_execute(*, run_id: int, reclaim: bool = False) -> AllocationR
             return _fail(run, f"{label} refused the inputs: {exc}", timings)
         timings["solve_ms"] = _ms_since(clock)
         if not allocation.ok:
-            return _fail(run, infeasible_message(label=label, built=built, allocation=allocation), timings)
+            return _fail(run, infeasible_message(label=label, built=built, allocation=allocation, parameters=run.parameters,
+                                                 mechanism=run.mechanism, seed=run.seed), timings)
         broken = feasibility.violations(built.problem, allocation)
         if broken:
             return _fail(
