@@ -58,7 +58,7 @@ _pause = time.sleep  # the wait between polls of a queued run; tests replace it
 
 
 def inline_wait_seconds() -> float:
-    """How long an operation endpoint waits for a queued run before answering 202 (eager runs never wait)."""
+    """How long an operation endpoint waits for a queued (or background-thread) run before answering 202."""
     return float(getattr(settings, "GTSCHED_API_INLINE_WAIT_SECONDS", 5.0))
 
 
@@ -96,7 +96,7 @@ def _start(request: Request, *, mechanism: str, data: dict[str, Any]) -> tuple[A
 
 
 def _settle(run: AllocationRun, *, wait: bool) -> AllocationRun:
-    """Give a queued run a few seconds to finish so quick runs answer inline; never waits for an eager run."""
+    """Give a queued run a few seconds to finish so quick runs answer inline; a run already finished needs no wait."""
     deadline = time.monotonic() + (inline_wait_seconds() if wait else 0.0)
     while run.is_active and time.monotonic() < deadline:
         _pause(POLL_INTERVAL_SECONDS)

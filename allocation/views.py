@@ -102,7 +102,7 @@ def allocation_home(request: HttpRequest, label: int) -> HttpResponse:
                 form.add_service_errors(exc)
             else:
                 if created:
-                    messages.success(request, f"Run #{run.pk} ({MECHANISM_LABELS[run.mechanism]}) started.")
+                    _started_message(request, run)
                 else:
                     messages.info(request, f"Run #{run.pk} on the same inputs is already under way; showing it instead of starting another.")
                 return redirect("run_detail", pk=run.pk)
@@ -117,6 +117,20 @@ def allocation_home(request: HttpRequest, label: int) -> HttpResponse:
     if request.htmx and request.htmx.target == "run-list":
         return render(request, "allocation/home.html#run_list", context, status=_poll_status(context["any_active"]))
     return render(request, "allocation/home.html", {**context, "section": "allocation"})
+
+
+def _started_message(request: HttpRequest, run: AllocationRun) -> None:
+    """Say what became of the run: without a worker it may have finished (or failed) before the page answers."""
+    run.refresh_from_db(fields=["status", "error"])
+    name = f"Run #{run.pk} ({MECHANISM_LABELS[run.mechanism]})"
+    if run.status == AllocationRun.Status.COMPLETED:
+        messages.success(request, f"{name} finished.")
+    elif run.status == AllocationRun.Status.FAILED:
+        messages.error(request, f"{name} failed: {run.error}")
+    elif run.status == AllocationRun.Status.CANCELLED:
+        messages.info(request, f"{name} was cancelled.")
+    else:
+        messages.info(request, f"{name} started; its progress shows below.")
 
 
 @coordinator_required

@@ -97,6 +97,13 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def runs_inside_the_request(settings):
+    """Eager tasks run where they are queued, so a test sees the finished run; the background-thread default of the
+    embedded product has tests of its own (tests/allocation/test_views.py)."""
+    settings.GTSCHED_RUNS_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
 def fresh_throttle_history(monkeypatch):
     """The API throttles count requests in the cache; each test starts from none, in a cache of its own, so counts
     never carry from one test to the next and a Redis named by REDIS_URL is left alone."""

@@ -16,6 +16,7 @@ from allocation.problem import (
 from allocation.services.comparisons import comparison_start
 from allocation.services.coverage import COVERAGE_KEYS, ScheduleCoverage, schedule_coverage
 from allocation.services.explanations import assignment_explain
+from allocation.services.infeasibility import infeasibility_hints, infeasible_message, option_causes
 from allocation.services.options import (
     RESERVED_OPTIONS,
     mechanism_clean,
@@ -31,8 +32,6 @@ from allocation.services.preassignments import (
 from allocation.services.results import (
     MAX_DETAIL_ITEMS,
     assignment_mechanism_data,
-    infeasibility_hints,
-    infeasible_message,
     result_details,
     schedule_save,
     vcg_payment_rows,
@@ -58,7 +57,7 @@ __all__ = [
     "RUN_SOFT_TIME_LIMIT_S", "RUN_TIME_LIMIT_S", "STALE_AFTER", "ScheduleCoverage", "YearProblem",
     "allocation_run_cancel", "allocation_run_execute", "allocation_run_fail", "allocation_run_start",
     "assignment_explain", "assignment_mechanism_data", "comparison_start", "infeasibility_hints",
-    "infeasible_message", "mechanism_clean", "mechanism_options", "options_clean", "options_probe",
+    "infeasible_message", "mechanism_clean", "mechanism_options", "option_causes", "options_clean", "options_probe",
     "preassignment_add", "preassignment_remove", "preassignment_validate", "result_details", "run_fingerprint",
     "schedule_coverage", "schedule_save", "slot_capacity", "vcg_payment_rows", "year_problem",
 ]

@@ -1,10 +1,10 @@
 """What a finished run leaves behind: the draft schedule's rows, the run-wide details (lottery order, VCG payments,
-solver data), per-assignment mechanism data, and the words for a run that found no schedule."""
+solver data) and per-assignment mechanism data; allocation.services.infeasibility words a run that found none."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -55,51 +55,6 @@ def schedule_save(*, run: AllocationRun, built: YearProblem, allocation: Allocat
         batch_size=1000,
     )
     return details
-
-
-def infeasible_message(*, label: str, built: YearProblem, allocation: Allocation) -> str:
-    """Why no schedule exists, in words a coordinator can act on."""
-    reason = next((str(allocation.details[k]) for k in ("reason", "message") if allocation.details.get(k)), "")
-    hints = infeasibility_hints(built)
-    text = f"{label} found no schedule that meets every hard constraint"
-    text += f": {reason}" if reason else "."
-    if hints:
-        text += (" " if text.endswith(".") else ". ") + " ".join(hints)
-    return text
-
-
-def infeasibility_hints(built: YearProblem) -> list[str]:
-    """Plain-words reasons a year may have no feasible schedule: too little cover, people with too few weeks, stale pre-assignments."""
-    p = built.problem
-    hints: list[str] = []
-    seats = p.eligible & (p.capacity[None, :, :] > 0)
-    open_weeks = seats.any(axis=2).sum(axis=1)
-    short = np.flatnonzero(open_weeks < p.demand)
-    names = _faculty_names(built.faculty_ids[short].tolist()) if len(short) else {}
-    for i in short[:5].tolist():
-        pk = int(built.faculty_ids[i])
-        hints.append(
-            f"{names.get(pk, pk)} needs {int(p.demand[i])} weeks but can serve only {int(open_weeks[i])} "
-            "(blocked weeks, qualifications and demand)."
-        )
-    if len(short) > 5:
-        hints.append(f"{len(short) - 5} more faculty members have fewer available weeks than their target load.")
-    if int(p.capacity.sum()) < int(p.demand.sum()):
-        hints.append(f"The year has {int(p.capacity.sum())} seats in total for {int(p.demand.sum())} weeks of target load.")
-    if len(p.preassigned):
-        i, w, r = p.preassigned.T
-        stale = np.flatnonzero(~p.eligible[i, w, r])
-        if len(stale):
-            hints.append(f"{len(stale)} pre-assignment(s) are no longer possible (the week was blocked or a qualification removed).")
-        load = np.zeros_like(p.capacity)
-        np.add.at(load, (w, r), 1)
-        if (load > p.capacity).any():
-            hints.append("Pre-assignments fill more seats than a slot has.")
-    return hints
-
-
-def _faculty_names(pks: Sequence[int]) -> dict[int, str]:
-    return dict(Faculty.objects.filter(pk__in=list(pks)).values_list("pk", "display_name"))
 
 
 def result_details(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import threading
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -15,7 +18,7 @@ from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from allocation.algorithms import feasibility, registry
@@ -24,11 +27,12 @@ from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import Allocation
 from allocation.models import AllocationRun, Comparison
 from allocation.problem import YearProblem, mechanism_options, run_fingerprint, year_problem
+from allocation.services.infeasibility import infeasible_message
 from allocation.services.options import (
     options_clean,
     options_probe,
 )
-from allocation.services.results import infeasible_message, schedule_save
+from allocation.services.results import schedule_save
 from gtsched_site.limits import seed_clean, seed_draw
 from gtsched_site.permissions import user_or_none
 from gtsched_site.serialization import jsonable
@@ -132,12 +136,44 @@ def _active_run_on_same_inputs(
 
 
 def _enqueue(run_id: int, task_id: str) -> None:
+    if _eager() and getattr(settings, "GTSCHED_RUNS_IN_BACKGROUND", False):
+        # No worker: run it on a thread of this process so the request that started it answers at once.
+        _in_process_worker().submit(_send_in_background, run_id, task_id)
+    else:
+        _send(run_id, task_id)
+
+
+def _eager() -> bool:
+    return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+
+
+_worker: tuple[int, ThreadPoolExecutor] | None = None
+_worker_lock = threading.Lock()
+
+
+def _in_process_worker() -> ThreadPoolExecutor:
+    """The embedded default's one worker: a single thread, so runs queue behind each other as with one Celery worker."""
+    global _worker
+    with _worker_lock:
+        if _worker is None or _worker[0] != os.getpid():  # a forked server process gets a thread of its own
+            _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="gtsched-run"))
+        return _worker[1]
+
+
+def _send_in_background(run_id: int, task_id: str) -> None:
+    try:
+        _send(run_id, task_id)
+    finally:
+        connections.close_all()  # the thread's own connections; the next run opens fresh ones
+
+
+def _send(run_id: int, task_id: str) -> None:
     try:
         current_app.tasks[EXECUTE_TASK].apply_async(args=[run_id], task_id=task_id)
     except Exception as exc:
         # The run row is committed: record why it will not run rather than leave it pending for ever.
         logger.exception("Allocation run %s could not be queued or run", run_id)
-        if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        if _eager():
             error = f"The run stopped with an unexpected error: {_exception_text(exc)}"
         else:
             error = "The run could not be queued: the task broker is unreachable. Try again in a moment."
@@ -215,7 +251,8 @@ def allocation_run_execute(*, run_id: int, reclaim: bool = False) -> AllocationR
             return _fail(run, f"{label} refused the inputs: {exc}", timings)
         timings["solve_ms"] = _ms_since(clock)
         if not allocation.ok:
-            return _fail(run, infeasible_message(label=label, built=built, allocation=allocation), timings)
+            return _fail(run, infeasible_message(label=label, built=built, allocation=allocation, parameters=run.parameters,
+                                                 mechanism=run.mechanism, seed=run.seed), timings)
         broken = feasibility.violations(built.problem, allocation)
         if broken:
             return _fail(
@@ -295,7 +332,7 @@ def allocation_run_cancel(*, run: AllocationRun, actor) -> AllocationRun:
 
 
 def _revoke(task_id: str) -> None:
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    if _eager():
         return  # nothing is queued; the run already stopped or will see the cancellation
     try:
         current_app.control.revoke(task_id, terminate=False)
