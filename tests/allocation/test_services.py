@@ -468,6 +468,18 @@ def test_least_regret_explanation_reports_who_would_be_displaced(tiny):
     assert "would rise from 1 to 4 (+3)" in point
 
 
+@pytest.mark.parametrize("mechanism", ["least_regret", "min_cost_flow", "cp_sat", "vcg"])
+def test_a_faculty_explanation_has_no_solver_jargon_and_says_a_vcg_payment_is_not_paid(tiny, mechanism):
+    run = run_now(tiny[0], mechanism)
+    for assignment in Assignment.objects.filter(schedule__run=run):
+        explanation = assignment_explain(assignment=assignment)
+        text = " ".join([explanation["summary"], *explanation["points"]])
+        for jargon in ("OPTIMAL", "FEASIBLE", "VCG payment", "Σ", "of the flow", "objective", "fitness"):
+            assert jargon not in text, (jargon, text)
+        if mechanism == "vcg":
+            assert "Nobody pays anything" in text
+
+
 def test_explanation_of_a_preassigned_week_names_the_reason(tiny, inpatient):
     year, people = tiny
     preassignment_add(year=year, faculty=people["T2"], week=week(year, 3), rotation=inpatient, reason="Conference cover",
