@@ -208,7 +208,8 @@ def _summary(preference_type: str, clean: dict[int, Any], blocked: set[int], yea
         warnings.append(f"Only {available} week{'s are' if available != 1 else ' is'} left open to you, fewer than the "
                         f"{target_load} you serve this year: unblock at least {short} week{'s' if short != 1 else ''}.")
     if preference_type == PreferenceSubmission.Type.ORDINAL and target_load and 0 < len(clean) < target_load:
-        warnings.append(f"You ranked {len(clean)} weeks but serve {target_load}; unranked weeks count as neutral.")
+        warnings.append(f"You ranked {len(clean)} week{'s' if len(clean) != 1 else ''} but serve {target_load}; "
+                        "unranked weeks count as neutral.")
     if not clean:
         warnings.append("No week is listed: every unblocked week counts as neutral.")
     return {"valid": True, "listed": len(clean), "blocked": len(blocked), "available": available, "warnings": warnings}

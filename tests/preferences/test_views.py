@@ -275,6 +275,7 @@ def test_valid_preferences_that_cannot_reach_the_load_do_not_say_looks_good(clie
     assert "Looks good" not in live and "✓" not in live
     assert 'class="validation warning"' in live and "Valid, but you cannot reach your load" in live
     assert "Only 3 weeks are left open to you, fewer than the 4 you serve this year: unblock at least 1 week." in live
+    assert "You ranked 1 week but serve 4" in live
 
 
 def test_preferences_with_nothing_to_note_look_good(client_as, faculty, year):
