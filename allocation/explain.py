@@ -211,9 +211,10 @@ def _measure_phrase(mechanism: str, before: float, after: float, options: Mappin
             return f"the total reported value (0–100 scale) would fall from {_num(before)} to {_num(after)} (−{_num(-delta)})"
         return f"the total reported value would stay at {_num(before)}"
     name = {
-        "least_regret": "the total regret cost (Σ (rank − 1)" + ("" if options.get("cost") == "linear" else "²") + ")",
-        "min_cost_flow": "the total cost of the flow",
-    }.get(mechanism, "the total regret (Σ rank − 1)")
+        "least_regret": "the total regret (each person's rank minus one, "
+                        + ("" if options.get("cost") == "linear" else "squared, ") + "added up)",
+        "min_cost_flow": "the total cost (the sum of the ranks people get)",
+    }.get(mechanism, "the total regret (each person's rank minus one, added up)")
     if delta > 0:
         return f"{name} would rise from {_num(before)} to {_num(after)} (+{_num(delta)})"
     if delta < 0:
@@ -372,9 +373,10 @@ def _vcg_payment_point(*, run: AllocationRun, external_id: str) -> str:
     if row is None:
         return ""
     payment = row["vcg_payment"]
+    # Faculty pay nothing: the VCG "payment" is read as what their weeks cost the colleagues, in value points.
     text = (
-        f"Your VCG payment is {_num(payment)} value points (0–100 scale): the total value everyone else could have had "
-        f"without you ({_num(row['others_welfare_without'])}) minus what they get in this schedule "
-        f"({_num(row['others_welfare_with'])}). It is the cost your presence imposes on the others"
+        f"Nobody pays anything: VCG only scores what your weeks cost your colleagues, {_num(payment)} points on the "
+        f"0–100 value scale (the value they could have had without you, {_num(row['others_welfare_without'])}, minus "
+        f"what they get in this schedule, {_num(row['others_welfare_with'])})"
     )
-    return text + (", and 0 means your weeks displaced nobody who valued them more." if payment == 0 else ".")
+    return text + ("; 0 means your weeks kept nobody from a week they valued more." if payment == 0 else ".")

@@ -36,6 +36,13 @@ class PreferenceForm(forms.Form):
             self.fields[f"w_{week.index}"] = forms.CharField(required=False, max_length=10)
             self.fields[f"block_{week.index}"] = forms.BooleanField(required=False)
 
+    @property
+    def cannot_reach_load(self) -> bool:
+        """Valid, but fewer weeks are left open than the faculty member serves: never "Looks good"."""
+        if self.clean_submission is None or self.target_load is None:
+            return False
+        return self.clean_submission.summary["available"] < self.target_load
+
     def week_rows(self) -> list[dict[str, Any]]:
         """What the template needs per week: the week, its bound fields and its own errors."""
         return [

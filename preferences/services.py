@@ -26,6 +26,19 @@ ENTRY_FIELDS = {
 }
 
 
+# How a preference type's listed weeks are spoken of in messages ("both blocked and ranked").
+LISTED_AS = {
+    PreferenceSubmission.Type.ORDINAL: "ranked",
+    PreferenceSubmission.Type.CARDINAL: "given a value",
+    PreferenceSubmission.Type.BINARY: "accepted or rejected",
+}
+
+
+def week_words(start: dt.date) -> str:
+    """A week as the preference page shows it, by its Monday: "Mon 6 Jul"."""
+    return f"{start:%a} {start.day} {start:%b}"
+
+
 class SubmissionErrors:
     """Collects field-level messages and raises them together as one ValidationError."""
 
@@ -144,7 +157,7 @@ def preferences_validate(
         if week is None or value is None:
             continue
         if week.index in clean:
-            errors.add(f"{field}.week", f"Week {week.start_date} is listed more than once.")
+            errors.add(f"{field}.week", f"{week_words(week.start_date)} is listed more than once.")
             continue
         clean[week.index] = value
 
@@ -155,7 +168,7 @@ def preferences_validate(
             blocked.add(week.index)
     for index in sorted(blocked & clean.keys()):
         start = year.first_monday + dt.timedelta(weeks=index)
-        errors.add("blocked_weeks", f"Week {start} is both blocked and listed in {list_name}; choose one.")
+        errors.add("blocked_weeks", f"{week_words(start)} is both blocked and {LISTED_AS[preference_type]}; choose one.")
 
     if preference_type == PreferenceSubmission.Type.ORDINAL and clean:
         _check_ranks(clean, year, list_name, errors)
@@ -176,8 +189,8 @@ def _check_ranks(ranks: dict[int, int], year: AcademicYear, list_name: str, erro
         by_rank.setdefault(rank, []).append(index)
     for rank, indices in sorted(by_rank.items()):
         if len(indices) > 1:
-            dates = " and ".join(str(year.first_monday + dt.timedelta(weeks=i)) for i in sorted(indices))
-            errors.add(list_name, f"Rank {rank} is used more than once (weeks {dates}); each rank must be unique.")
+            dates = " and ".join(week_words(year.first_monday + dt.timedelta(weeks=i)) for i in sorted(indices))
+            errors.add(list_name, f"Rank {rank} is used more than once ({dates}); give each week its own rank.")
     m = len(ranks)
     missing = sorted(set(range(1, m + 1)) - by_rank.keys())
     if missing:
@@ -191,9 +204,12 @@ def _summary(preference_type: str, clean: dict[int, Any], blocked: set[int], yea
     if preference_type == PreferenceSubmission.Type.BINARY:
         available -= sum(1 for accepted in clean.values() if not accepted)
     if target_load is not None and available < target_load:
-        warnings.append(f"Only {available} weeks are left available, fewer than your target load of {target_load}.")
+        short = target_load - available
+        warnings.append(f"Only {available} week{'s are' if available != 1 else ' is'} left open to you, fewer than the "
+                        f"{target_load} you serve this year: unblock at least {short} week{'s' if short != 1 else ''}.")
     if preference_type == PreferenceSubmission.Type.ORDINAL and target_load and 0 < len(clean) < target_load:
-        warnings.append(f"You ranked {len(clean)} weeks but serve {target_load}; unranked weeks count as neutral.")
+        warnings.append(f"You ranked {len(clean)} week{'s' if len(clean) != 1 else ''} but serve {target_load}; "
+                        "unranked weeks count as neutral.")
     if not clean:
         warnings.append("No week is listed: every unblocked week counts as neutral.")
     return {"valid": True, "listed": len(clean), "blocked": len(blocked), "available": available, "warnings": warnings}

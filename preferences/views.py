@@ -131,7 +131,8 @@ def validate_preferences(request: HttpRequest) -> HttpResponse:
     weeks = list(year.weeks.order_by("index"))
     form = PreferenceForm(request.POST, year=year, weeks=weeks, target_load=faculty.target_load)
     form.is_valid()
-    return render(request, "preferences/_validation.html", {"form": form, "rows": form.week_rows(), "year": year})
+    return render(request, "preferences/_validation.html",
+                  {"form": form, "rows": form.week_rows(), "year": year, "oob": True})
 
 
 @login_required

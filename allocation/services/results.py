@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from django.utils import timezone
 
+from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import Allocation
 from allocation.models import AllocationRun, Assignment, Schedule
 from allocation.problem import YearProblem
@@ -33,7 +35,7 @@ def schedule_save(*, run: AllocationRun, built: YearProblem, allocation: Allocat
     per_assignment = assignment_mechanism_data(built=built, allocation=allocation, details=details, people=people)
     schedule = Schedule.objects.create(
         year_id=run.year_id,
-        name=f"{run.mechanism} run #{run.pk}",
+        name=schedule_name(run),
         status=Schedule.Status.DRAFT,
         source=Schedule.Source.RUN,
         run=run,
@@ -55,6 +57,12 @@ def schedule_save(*, run: AllocationRun, built: YearProblem, allocation: Allocat
         batch_size=1000,
     )
     return details
+
+
+def schedule_name(run: AllocationRun) -> str:
+    """A draft's name in words: year, mechanism and the day it ran, e.g. "2026–27 · Min-cost flow · 3 Dec 2026"."""
+    day = timezone.localdate(run.created_at) if run.created_at else timezone.localdate()
+    return f"{run.year} · {MECHANISM_LABELS.get(run.mechanism, run.mechanism)} · {day.day} {day:%b %Y}"
 
 
 def result_details(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from allocation.algorithms import registry
 from allocation.algorithms.types import INFEASIBLE, Allocation, empty_assignments
@@ -18,6 +21,7 @@ from allocation.services import (
     preassignment_add,
     year_problem,
 )
+from allocation.services.results import schedule_name
 from preferences.models import AcademicYear
 from preferences.services import preferences_submit
 from tests.allocation.helpers import run_now, submit, week
@@ -75,11 +79,17 @@ def test_a_completed_run_saves_a_draft_schedule_with_ranks_utilities_and_stats(t
     assert run.progress == 100 and run.started_at and run.finished_at and run.duration_ms is not None
     schedule = Schedule.objects.get(run=run)
     assert schedule.status == Schedule.Status.DRAFT and schedule.source == Schedule.Source.RUN
-    assert schedule.name == f"least_regret run #{run.pk}"
+    assert schedule.name == f"{year} · Least regret · {timezone.localdate(run.created_at):%-d %b %Y}"
     assert held(run) == {"T0": [0], "T1": [2], "T2": [1]}
     assert {ext: rank for ext, _, _, rank, _ in schedule_rows(run)} == {"T0": 1, "T1": 2, "T2": 1}
     assert set(run.timings) == {"load_ms", "solve_ms", "save_ms"}
     assert run.details["problem_fingerprint"] and len(run.input_fingerprint) == 64
+
+
+def test_a_runs_draft_is_named_by_year_mechanism_in_words_and_date():
+    run = AllocationRun(year=AcademicYear(label=2026), mechanism="min_cost_flow",
+                        created_at=dt.datetime(2026, 12, 3, 9, 30, tzinfo=dt.UTC))
+    assert schedule_name(run) == "2026–27 · Min-cost flow · 3 Dec 2026"
 
 
 def test_stats_match_a_hand_computation(tiny):
@@ -456,6 +466,18 @@ def test_least_regret_explanation_reports_who_would_be_displaced(tiny):
     assert point.startswith("Your 1st choice, the week of")
     assert "displace Dr. T0" in point
     assert "would rise from 1 to 4 (+3)" in point
+
+
+@pytest.mark.parametrize("mechanism", ["least_regret", "min_cost_flow", "cp_sat", "vcg"])
+def test_a_faculty_explanation_has_no_solver_jargon_and_says_a_vcg_payment_is_not_paid(tiny, mechanism):
+    run = run_now(tiny[0], mechanism)
+    for assignment in Assignment.objects.filter(schedule__run=run):
+        explanation = assignment_explain(assignment=assignment)
+        text = " ".join([explanation["summary"], *explanation["points"]])
+        for jargon in ("OPTIMAL", "FEASIBLE", "VCG payment", "Σ", "of the flow", "objective", "fitness"):
+            assert jargon not in text, (jargon, text)
+        if mechanism == "vcg":
+            assert "Nobody pays anything" in text
 
 
 def test_explanation_of_a_preassigned_week_names_the_reason(tiny, inpatient):

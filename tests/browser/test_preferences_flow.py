@@ -77,3 +77,26 @@ def test_the_preference_page_works_without_javascript(browser, live_server, facu
         assert saved.entries == [{"week": 2, "accept": True}, {"week": 3, "accept": False}]
     finally:
         context.close()
+
+
+def test_fixing_an_error_clears_it_from_the_form_and_a_short_load_is_not_looks_good(page, live_server, faculty, year,
+                                                                                    screenshot_dir):
+    log_in(page, live_server, faculty.user.username)
+    page.wait_for_url(f"{live_server.url}/preferences/**")
+    page.fill("input[name=w_0]", "1")
+    page.check("input[name=block_0]")
+    expect(page.locator("#validation.invalid")).to_contain_text("Mon 6 Jul is both blocked and ranked")
+    page.click("text=Save preferences")  # a full POST: the page comes back with the error above the weeks
+    expect(page.locator("#form-errors .error-box")).to_contain_text("Mon 6 Jul is both blocked and ranked; choose one.")
+    assert "ordinal_rankings" not in page.content()
+
+    page.uncheck("input[name=block_0]")  # fixed: the live check empties the form's error list too
+    expect(page.locator("#validation")).not_to_have_class("validation invalid")
+    expect(page.locator("#form-errors .error-box")).to_have_count(0)
+
+    for k in (2, 4, 5, 6, 7):  # Alice serves 4 of the 8 weeks; 3 stay open
+        page.check(f"input[name=block_{k}]")
+    expect(page.locator("#validation.warning")).to_contain_text("Valid, but you cannot reach your load")
+    expect(page.locator("#validation")).not_to_contain_text("Looks good")
+    page.screenshot(path=str(screenshot_dir / "my-preferences-short-of-load.png"), full_page=True)
+    assert not PreferenceSubmission.objects.exists()

@@ -75,7 +75,7 @@ def assert_refused_and_nothing_stored(call, *, field, message, faculty, year):
 def test_duplicate_ranks_are_refused_and_nothing_is_stored(faculty, year, first_version):
     assert_refused_and_nothing_stored(
         lambda: submit(faculty, year, entries=ranks((W[2], 1), (W[3], 1))),
-        field="ordinal_rankings", message=f"Rank 1 is used more than once (weeks {W[2]} and {W[3]})",
+        field="ordinal_rankings", message="Rank 1 is used more than once (Mon 20 Jul and Mon 27 Jul); give each week its own rank.",
         faculty=faculty, year=year,
     )
 
@@ -172,7 +172,7 @@ def test_a_blocked_week_of_another_year_is_refused_and_nothing_is_stored(faculty
 def test_a_week_both_listed_and_blocked_is_refused_and_nothing_is_stored(faculty, year, first_version):
     assert_refused_and_nothing_stored(
         lambda: submit(faculty, year, entries=ranks((W[2], 1), (W[4], 2)), blocked=[W[4]]),
-        field="blocked_weeks", message=f"Week {W[4]} is both blocked and listed in ordinal_rankings",
+        field="blocked_weeks", message="Mon 3 Aug is both blocked and ranked; choose one.",
         faculty=faculty, year=year,
     )
 
@@ -180,7 +180,7 @@ def test_a_week_both_listed_and_blocked_is_refused_and_nothing_is_stored(faculty
 def test_a_week_listed_twice_is_refused_and_nothing_is_stored(faculty, year, first_version):
     assert_refused_and_nothing_stored(
         lambda: submit(faculty, year, entries=ranks((W[2], 1), (W[2], 2))),
-        field="ordinal_rankings[1].week", message=f"Week {W[2]} is listed more than once",
+        field="ordinal_rankings[1].week", message="Mon 20 Jul is listed more than once.",
         faculty=faculty, year=year,
     )
 

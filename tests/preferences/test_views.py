@@ -139,7 +139,7 @@ def test_other_types_save(client_as, faculty, year, preference_type):
         (_post({0: "-1"}, preference_type="cardinal"), "Value -1 is outside 0–100"),
         (_post({0: "abc"}, preference_type="cardinal"), "is not a number"),
         (_post({0: "maybe"}, preference_type="binary"), "Choose accept, reject"),
-        (_post({0: "1"}, blocked=(0,)), "both blocked and listed"),
+        (_post({0: "1"}, blocked=(0,)), "Mon 6 Jul is both blocked and ranked; choose one."),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_stored(client_as, faculty, year, data, message):
@@ -190,7 +190,7 @@ def test_hostile_values_are_a_form_error_not_a_500(client_as, faculty, year, url
     html = response.content.decode()
     assert message in html
     if message.startswith("“"):  # a value error is shown on its week's row
-        assert "Week 2" in html if url == "validate_preferences" else 'id="week-1" class=" has-error"' in html
+        assert "Week 2 · Mon 13 Jul" in html if url == "validate_preferences" else f'id="week-errors-1" class="week-errors"><div class="field-error">{message}' in html
     assert not PreferenceSubmission.objects.exists()
 
 
@@ -216,9 +216,72 @@ def test_live_validation_reports_problems_without_storing(client_as, faculty, ye
     assert bad.status_code == 200
     assert "missing 1" in bad.content.decode()
     good = client.post(reverse("validate_preferences"), _post({0: "1", 6: "2"}, blocked=(2,)), HTTP_HX_REQUEST="true")
-    assert "Looks good" in good.content.decode()
+    assert "✓ Valid — please read the note" in good.content.decode()  # 2 ranked of the 4 they serve
     assert "2 weeks ranked, 1 blocked" in good.content.decode()
     assert not PreferenceSubmission.objects.exists()
+
+
+API_FIELDS = ("ordinal_rankings", "cardinal_valuations", "binary_accepts", "blocked_weeks")
+
+
+@pytest.mark.parametrize("url", ["my_preferences", "validate_preferences"])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_post({0: "1", 1: "1"}), "Rank 1 is used more than once (Mon 6 Jul and Mon 13 Jul); give each week its own rank."),
+        (_post({0: "1", 2: "3", 4: "4"}), "Ranks must run 1 to 3 without gaps; missing 2."),
+        (_post({0: "1"}, blocked=(0,)), "Mon 6 Jul is both blocked and ranked; choose one."),
+        (_post({1: "80"}, preference_type="cardinal", blocked=(1,)), "Mon 13 Jul is both blocked and given a value; choose one."),
+        (_post({2: "accept"}, preference_type="binary", blocked=(2,)), "Mon 20 Jul is both blocked and accepted or rejected; choose one."),
+    ],
+    ids=["duplicate-rank", "gap", "blocked-and-ranked", "blocked-and-valued", "blocked-and-accepted"],
+)
+def test_preference_errors_name_weeks_by_their_date_on_the_page_and_never_an_api_field(client_as, faculty, year, url, data, message):
+    response = client_as(faculty.user).post(reverse(url), data, **({"HTTP_HX_REQUEST": "true"} if url == "validate_preferences" else {}))
+    html = response.content.decode()
+    assert message in html
+    assert not any(name in html for name in API_FIELDS)
+    assert "2026-07" not in html  # weeks by their date as the page shows it, never ISO
+
+
+def _oob(html: str, element_id: str) -> str:
+    """The out-of-band element with this id in a live-check answer, as text."""
+    start = html.index(f'<div id="{element_id}"')
+    assert 'hx-swap-oob="true"' in html[start : html.index(">", start)]
+    return html[start : html.index("</div>", start) + len("</div>")]
+
+
+def test_a_live_check_replaces_the_errors_a_failed_save_left_in_the_form(client_as, faculty, year):
+    client = client_as(faculty.user)
+    failed = client.post(reverse("my_preferences"), _post({0: "1"}, blocked=(0,))).content.decode()
+    assert '<div id="form-errors"><p class="error-box" role="alert">Mon 6 Jul is both blocked and ranked' in failed
+    wrong = client.post(reverse("my_preferences"), _post({1: "abc"}, preference_type="cardinal")).content.decode()
+    assert '<div id="week-errors-1" class="week-errors"><div class="field-error">“abc” is not a number.' in wrong
+
+    fixed = client.post(reverse("validate_preferences"), _post({0: "1"}), HTTP_HX_REQUEST="true").content.decode()
+    assert _oob(fixed, "form-errors") == '<div id="form-errors" hx-swap-oob="true"></div>'
+    for index in range(year.num_weeks):  # every week's error list is replaced, emptied where it is fixed
+        assert _oob(fixed, f"week-errors-{index}").endswith('hx-swap-oob="true"></div>')
+    still = client.post(reverse("validate_preferences"), _post({0: "1"}, blocked=(0,)), HTTP_HX_REQUEST="true").content.decode()
+    assert "Mon 6 Jul is both blocked and ranked" in _oob(still, "form-errors")
+    # The full page shows no out-of-band copies.
+    assert "hx-swap-oob" not in client.get(reverse("my_preferences")).content.decode()
+
+
+def test_valid_preferences_that_cannot_reach_the_load_do_not_say_looks_good(client_as, faculty, year):
+    # Alice serves 4 weeks; blocking 5 of the 8 leaves 3.
+    live = client_as(faculty.user).post(reverse("validate_preferences"), _post({0: "1"}, blocked=(2, 3, 4, 5, 6)),
+                                        HTTP_HX_REQUEST="true").content.decode()
+    assert "Looks good" not in live and "✓" not in live
+    assert 'class="validation warning"' in live and "Valid, but you cannot reach your load" in live
+    assert "Only 3 weeks are left open to you, fewer than the 4 you serve this year: unblock at least 1 week." in live
+    assert "You ranked 1 week but serve 4" in live
+
+
+def test_preferences_with_nothing_to_note_look_good(client_as, faculty, year):
+    live = client_as(faculty.user).post(reverse("validate_preferences"), _post({0: "1", 1: "2", 4: "3", 5: "4"}),
+                                        HTTP_HX_REQUEST="true").content.decode()
+    assert 'class="validation valid"' in live and "✓ Looks good" in live and 'class="warnings"' not in live
 
 
 def test_switching_type_with_htmx_returns_only_the_form(client_as, faculty, year):

@@ -279,3 +279,11 @@ def test_the_market_lists_requests_and_clears_cycles_over_htmx(client_as, cycle_
     assert response.status_code == 200 and "<html" not in html and 'id="market-requests"' in html
     assert html.count('<span class="badge status-matched">Trading cycle</span>') == 3
     assert set(SwapRequest.objects.values_list("status", flat=True)) == {"matched"}
+
+
+def test_faculty_swap_pages_show_no_replicator_fitness_solver_status_or_payment(client_as, market, faculty):
+    _proposal(market, faculty)
+    for page in ("swap_suggestions", "my_swap_requests"):
+        html = client_as(faculty.user).get(reverse(page)).content.decode()
+        for jargon in ("itness", "eplicator", "OPTIMAL", "FEASIBLE", "payment"):
+            assert jargon not in html, (page, jargon)
