@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db.models import QuerySet
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
@@ -31,8 +32,10 @@ def pk_or_404(raw: Any, name: str) -> int:
 
 
 def query_filters(serializer_class: type, request: Request) -> dict[str, Any]:
-    """The request's query parameters validated by a filter serializer (a 400 with field errors otherwise)."""
-    filters = serializer_class(data=request.query_params)
+    """The request's query parameters validated by a filter serializer (a 400 with field errors otherwise). Given as
+    a plain dict, not the QueryDict: DRF reads a QueryDict as an HTML form, where an empty value (`?status=`) means
+    "not given" and would be silently ignored; here it is validated like any other value (blank: a 400)."""
+    filters = serializer_class(data=request.query_params.dict())
     filters.is_valid(raise_exception=True)
     return filters.validated_data
 
@@ -135,24 +138,58 @@ def _depth(data: Any) -> int:
 
 class StrictFieldsMixin:
     """An input serializer that refuses keys it does not know (a misspelled `ordinal_ranking` used to be ignored and
-    an empty submission stored): each unknown key is a 400 under its own name, with the nearest known field."""
+    an empty submission stored): each unknown key is a 400 under its own name, with the nearest known field. Values
+    have the JSON type the schema gives them: DRF alone would read 0 or "yes" as a boolean, "2026" as a number and 5
+    as text, which the schema does not allow."""
 
     def to_internal_value(self, data: Any) -> Any:
-        unknown = {}
+        refused = {}
         if isinstance(data, Mapping):
             known = [name for name, field in self.fields.items() if not field.read_only]
-            for key in data:
+            for key, value in data.items():
                 if key not in known:
-                    unknown[echo(key)] = [_unknown_message(str(key), known)]
+                    refused[echo(key)] = [_unknown_message(str(key), known)]
+                elif (message := _wrong_json_type(self.fields[key], value)) is not None:
+                    refused[key] = [message]
         try:
             value = super().to_internal_value(data)
         except ValidationError as exc:
-            if not unknown or not isinstance(exc.detail, dict):
+            if not refused or not isinstance(exc.detail, dict):
                 raise
-            raise ValidationError({**exc.detail, **unknown}) from None
-        if unknown:
-            raise ValidationError(unknown)
+            raise ValidationError({**refused, **exc.detail}) from None  # a field's own message, where it has one
+        if refused:
+            raise ValidationError(refused)
         return value
+
+
+def _json_type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _text_choices(field: serializers.Field) -> bool:
+    return (isinstance(field, serializers.ChoiceField) and not isinstance(field, serializers.MultipleChoiceField)
+            and all(isinstance(key, str) for key in field.choices))
+
+
+def _wrong_json_type(field: serializers.Field, value: Any) -> str | None:
+    """The message for a value of the wrong JSON type for `field`, or None (null is the field's own business)."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.BooleanField):
+        expected, ok = "true or false", isinstance(value, bool)
+    elif isinstance(field, serializers.IntegerField | serializers.FloatField | serializers.DecimalField):
+        expected, ok = "a number", isinstance(value, int | float) and not isinstance(value, bool)
+    elif isinstance(field, serializers.CharField | serializers.DateField) or _text_choices(field):
+        expected, ok = "text", isinstance(value, str)
+    else:
+        return None
+    return None if ok else f"Must be {expected}, not {_json_type_name(value)}."
 
 
 def _unknown_message(key: str, known: list[str]) -> str:

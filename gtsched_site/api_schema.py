@@ -8,6 +8,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
+from gtsched_site.api import StrictFieldsMixin
 from gtsched_site.api_errors import DETAIL_ERRORS_SCHEMA, FIELD_ERRORS_SCHEMA
 
 
@@ -27,6 +28,13 @@ class SiteAutoSchema(AutoSchema):
                     OpenApiResponse(schema, description=description), str(code), direction=direction
                 )
         return responses
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        """A strict input serializer refuses unknown fields (a 400 naming each): its request schema says so."""
+        result = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, StrictFieldsMixin) and result.get("type") == "object":
+            result["additionalProperties"] = False
+        return result
 
     def _error_responses(self) -> dict[int, str]:
         has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None

@@ -261,9 +261,11 @@ class PreferencesInSerializer(StrictFieldsMixin, serializers.Serializer):
         help_text="external_id of the faculty member; defaults to the caller. Only coordinators may name someone else.",
     )
     preference_type = serializers.ChoiceField(choices=PreferenceSubmission.Type.choices)
-    ordinal_rankings = RankInSerializer(many=True, required=False, allow_null=True)
-    cardinal_valuations = ValueInSerializer(many=True, required=False, allow_null=True)
-    binary_accepts = AcceptInSerializer(many=True, required=False, allow_null=True)
+    # ListField, not many=True: DRF hands a many=True serializer's allow_null to its child too, so [null] got through
+    # to the service as an entry of None (a 500). The list may be null; an entry may not.
+    ordinal_rankings = serializers.ListField(child=RankInSerializer(), required=False, allow_null=True)
+    cardinal_valuations = serializers.ListField(child=ValueInSerializer(), required=False, allow_null=True)
+    binary_accepts = serializers.ListField(child=AcceptInSerializer(), required=False, allow_null=True)
     blocked_weeks = serializers.ListField(
         child=WeekRefField(), required=False, allow_null=True, help_text="Weeks that cannot be served"
     )

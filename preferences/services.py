@@ -112,7 +112,7 @@ def _resolve_week(ref: Any, year: AcademicYear, by_date: dict[dt.date, Week], fi
 
 def _check_value(preference_type: str, raw: Any, field: str, errors: SubmissionErrors) -> Any:
     if preference_type == PreferenceSubmission.Type.ORDINAL:
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or int(raw) != raw or raw < 1:
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not np.isfinite(raw) or int(raw) != raw or raw < 1:
             errors.add(field, f"Rank must be a whole number from 1, got {raw!r}.")
             return None
         return int(raw)

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 
 from allocation.models import Schedule
 from allocation.querysets import current_schedule_for, schedules_for_user
-from gtsched_site.api import SiteJSONParser, pk_or_404
+from gtsched_site.api import SiteJSONParser, pk_or_404, query_filters
 from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
 from preferences.querysets import is_coordinator, own_faculty
@@ -241,14 +241,13 @@ class PriceOfAnarchyView(_CoordinatorView):
                    403: _403, 404: OpenApiResponse(DETAIL_SCHEMA, description="No such year, or it has no schedule")},
     )
     def get(self, request: Request, academic_year: str) -> Response:
-        query = PriceOfAnarchyQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_filters(PriceOfAnarchyQuerySerializer, request)
         year = _year(academic_year)
         schedule = current_schedule_for(request.user, year=year)
         if schedule is None:
             raise NotFound(f"Academic year {year.label} has no published or draft schedule yet.")
         # Always with the dynamics: a large schedule's ordinary report skips them (restarts None), this one may not.
-        restarts = query.validated_data.get("restarts") or report_parameters()["restarts"]
+        restarts = query.get("restarts") or report_parameters()["restarts"]
         report = price_of_anarchy_request(schedule=schedule, actor=request.user, restarts=restarts)
         if report is None:
             return Response(
@@ -296,9 +295,7 @@ class StabilityReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
 
     def filter_queryset(self, queryset: QuerySet[NashStabilityReport]) -> QuerySet[NashStabilityReport]:
         if self.action == "list":
-            filters = ReportFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            data = filters.validated_data
+            data = query_filters(ReportFilterSerializer, self.request)
             if "schedule" in data:
                 queryset = queryset.filter(schedule_id=data["schedule"])
             if "year" in data:

@@ -187,6 +187,47 @@ def test_every_write_operation_refuses_unknown_fields(as_, year, faculty, draft)
     assert AllocationRun.objects.count() == 0
 
 
+WRONG_JSON_TYPES = [  # (operation, field, value of a type the schema does not allow, which DRF alone accepted)
+    ("/api/v1/game-theory/rsd-allocation", "wait", 0),
+    ("/api/v1/game-theory/vcg-auction", "wait", "yes"),
+    ("/api/v1/game-theory/nash-stable-schedule", "refresh", 0),
+    ("publish", "force", "false"),
+    ("/api/v1/swap-requests/", "match", 1),
+    ("/api/v1/swap-requests/", "note", 5),
+    ("/api/v1/runs/", "academic_year", "2026"),
+    ("/api/v1/runs/", "mechanism", 1),
+    (SUBMIT, "academic_year", True),
+    (VALIDATE, "faculty", 7),
+]
+
+
+@pytest.mark.parametrize(("operation", "field", "value"), WRONG_JSON_TYPES)
+def test_a_value_of_the_wrong_json_type_is_a_400_naming_it(operation, field, value, as_, year, faculty, draft):
+    """Found by schemathesis: 0 read as false, "2026" as a number, 5 as text; the schema allows none of them."""
+    bodies = dict(write_operations(draft))
+    url = f"/api/v1/schedules/{draft.pk}/publish" if operation == "publish" else operation
+    response = as_("coordinator").post(url, {**bodies[url], field: value}, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.json()
+    assert PreferenceSubmission.objects.count() == AllocationRun.objects.count() == 0
+
+
+def test_every_list_filter_given_empty_is_a_400_naming_it(as_, year, faculty, draft):
+    """Found by schemathesis: `?status=` was read as an HTML form's empty field, "not given", and the whole list
+    answered; the schema gives each filter a value (minLength 1, an enum, an integer)."""
+    client = as_("coordinator")
+    schema = client.get(reverse("api-schema"), {"format": "json"}).json()
+    filters = [(url.replace("{id}", str(draft.pk)).replace("{academic_year}", "2026"), parameter["name"])
+               for url, operations in schema["paths"].items() if "get" in operations
+               for parameter in operations["get"].get("parameters", [])
+               if parameter["in"] == "query" and parameter["name"] not in ("limit", "offset", "format")]
+    assert len(filters) >= 15
+    for url, name in filters:
+        response = client.get(f"{url}?{name}=")
+        assert response.status_code == 400, (url, name, response.content)
+        assert list(response.json()) == [name], (url, name)
+
+
 # --- 5. one error shape -------------------------------------------------------------------------------------------
 
 def test_every_4xx_has_the_one_error_shape(as_, year, faculty, draft):

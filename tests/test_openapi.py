@@ -82,3 +82,12 @@ def test_docs_page_loads_only_local_static_assets(client, page):
     for url in assets:
         assert url.startswith(settings.STATIC_URL), f"{url} is not served from {settings.STATIC_URL}"
         assert finders.find(url.split("?", 1)[0].removeprefix(settings.STATIC_URL)) is not None, f"{url} is not a local file"
+
+
+@pytest.mark.django_db
+def test_request_bodies_that_refuse_unknown_fields_say_so(schema):
+    """Unknown fields are a 400 (StrictFieldsMixin); without additionalProperties: false the schema allowed them, and
+    schemathesis counted each refusal as a valid request rejected."""
+    components = schema["components"]["schemas"]
+    for name in ("PreferencesInRequest", "RankInRequest", "RunStartRequest", "SwapRequestCreateRequest", "PublishRequest"):
+        assert components[name]["additionalProperties"] is False, name

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 
 from allocation.models import Assignment, Schedule
 from allocation.querysets import assignments_for_user, schedules_for_user
-from gtsched_site.api import SiteJSONParser, pk_or_404
+from gtsched_site.api import SiteJSONParser, pk_or_404, query_filters
 from gtsched_site.permissions import coordinators_only
 from preferences.models import Faculty, Week
 from preferences.querysets import is_coordinator, own_faculty
@@ -142,12 +142,11 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
 
     def filter_queryset(self, queryset: QuerySet[SwapRequest]) -> QuerySet[SwapRequest]:
         if self.action == "list":
-            filters = SwapRequestFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            if "schedule" in filters.validated_data:
-                queryset = queryset.filter(schedule_id=filters.validated_data["schedule"])
-            if "status" in filters.validated_data:
-                queryset = queryset.filter(status=filters.validated_data["status"])
+            filters = query_filters(SwapRequestFilterSerializer, self.request)
+            if "schedule" in filters:
+                queryset = queryset.filter(schedule_id=filters["schedule"])
+            if "status" in filters:
+                queryset = queryset.filter(status=filters["status"])
         return queryset
 
     def _done(self, swap: SwapRequest, code: int = status.HTTP_200_OK) -> Response:
@@ -234,11 +233,10 @@ class SwapSuggestionsView(generics.GenericAPIView):
     )
     def get(self, request: Request, pk: str) -> Response:
         schedule = _schedule(request, pk)
-        query = SuggestionQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_filters(SuggestionQuerySerializer, request)
         coordinator = is_coordinator(request.user)
         me = own_faculty(request.user)
-        wanted = query.validated_data.get("faculty")
+        wanted = query.get("faculty")
         if coordinator and wanted is not None:
             faculty = Faculty.objects.filter(pk=wanted).first()
             if faculty is None:
@@ -313,9 +311,8 @@ class StrategyPerformanceView(generics.ListAPIView):
     serializer_class = StrategyPerformanceSerializer
 
     def get_queryset(self) -> QuerySet[StrategyPerformance]:
-        query = StrategyPerformanceQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_filters(StrategyPerformanceQuerySerializer, self.request)
         qs = StrategyPerformance.objects.select_related("year").order_by("-year__label", "strategy")
-        if "year" in query.validated_data:
-            qs = qs.filter(year__label=query.validated_data["year"])
+        if "year" in query:
+            qs = qs.filter(year__label=query["year"])
         return qs

@@ -244,6 +244,7 @@ INVALID = {
         "binary_accepts[0].accept", "true or false",
     ),
     "entry without a week": (ordinal(ordinal_rankings=[{"rank": 1}]), "ordinal_rankings[0].week", "required"),
+    "null entries": (ordinal(ordinal_rankings=[None, None]), "ordinal_rankings[0]", "may not be null"),  # was a 500
     "entries not a list": (ordinal(ordinal_rankings="week 1 first"), "ordinal_rankings", "list"),
     "unknown preference type": (ordinal(preference_type="lottery"), "preference_type", "lottery"),
     "unknown academic year": (ordinal(academic_year=2031), "academic_year", "2031"),
@@ -377,6 +378,23 @@ def test_a_bad_token_is_401(api_client, year):
 def test_form_encoded_payloads_are_refused(as_, year, faculty):
     response = as_("faculty").post(SUBMIT, {"academic_year": 2026, "preference_type": "ordinal"})
     assert response.status_code == 415
+
+
+@pytest.mark.parametrize("url", [SUBMIT, VALIDATE], ids=["submit", "validate"])
+@pytest.mark.parametrize("number", ["1e309", "-1e309", "NaN", "Infinity"])
+@pytest.mark.parametrize("preference_type, entry, field", [
+    ("ordinal", '{"week": "2026-07-06", "rank": %s}', "ordinal_rankings[0].rank"),  # the ordinal branch was a 500
+    ("cardinal", '{"week": "2026-07-06", "value": %s}', "cardinal_valuations[0].value"),
+])
+def test_a_number_json_reads_as_infinite_or_nan_is_a_400_on_its_field(url, number, preference_type, entry, field, as_,
+                                                                       year, faculty):
+    list_name = field.split("[")[0]
+    body = f'{{"academic_year": 2026, "preference_type": "{preference_type}", "{list_name}": [{entry % number}]}}'
+    response = as_("faculty").post(url, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    errors = response.json()
+    assert list(errors) in ([field], ["body"]), errors  # `body` where the parser refuses the constant outright
+    assert not PreferenceSubmission.objects.exists()
 
 
 # --- reading submissions and weeks ----------------------------------------------------------------
