@@ -21,7 +21,9 @@ from collections import Counter
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -66,7 +68,18 @@ def unthrottled(settings, monkeypatch):
 
 
 @pytest.fixture
-def token_for(market, coordinator, faculty, carol, other_faculty, dave, unthrottled):
+def connections_kept():
+    """Requests here go through the WSGI handler, whose request signals close the database connection; inside a test's
+    transaction that would close it under the test (on PostgreSQL). Django's own test client disconnects them too."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token_for(market, coordinator, faculty, carol, other_faculty, dave, unthrottled, connections_kept):
     """Year 2026 published (the swap market), a draft beside it, and an open swap request of alice's; a token each."""
     ScheduleFactory(year=market.year, name="2026 draft", rows=[(faculty, 1, "inpatient"), (dave, 0, "inpatient")])
     SwapRequestFactory(give=slot(market, faculty, 0))
