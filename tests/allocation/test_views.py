@@ -534,3 +534,18 @@ def test_a_run_that_meets_every_seat_shows_no_unmet_demand(client_as, coordinato
     html = client_as(coordinator).get(reverse("run_detail", args=[run.pk])).content.decode()
     assert run.stats["uncovered"] == 0, run.stats
     assert "unmet-demand" not in html and "coverage-ok" in html
+
+
+def test_load_left_unassigned_with_every_seat_filled_is_a_note_not_a_refusal(
+    client_as, coordinator, submitted, faculty, django_capture_on_commit_callbacks,
+):
+    # Four inpatient seats (weeks 0–3) and no clinic ones, for two faculty with loads of four: every seat filled, four
+    # weeks of load unassigned. Nothing for the gate to refuse, so no red box and no "re-run to fill" offer.
+    CoverageDemand.objects.filter(week__year=submitted, rotation__name="clinic").update(count=0)
+    CoverageDemand.objects.filter(week__year=submitted, rotation__name="inpatient", week__index__gte=4).update(count=0)
+    run = _start(submitted, coordinator, django_capture_on_commit_callbacks, mechanism="min_cost_flow",
+                 options={"fill_unlisted": True, "allow_unassigned": True})
+    html = client_as(coordinator).get(reverse("run_detail", args=[run.pk])).content.decode()
+    assert run.stats["uncovered"] == 0 and run.stats["unassigned"] > 0, run.stats
+    assert "unmet-demand" not in html and "The publish gate refuses" not in html and "fill-suggestion" not in html
+    assert 'class="deadline draft unmet-load"' in html and "Every seat is filled, but" in html
