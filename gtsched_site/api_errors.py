@@ -128,3 +128,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return _json("Server error: the request could not be completed. It has been logged; try again later.", 500)
     return defaults.server_error(request)
+
+
+class ApiHtmlErrorMiddleware:
+    """Under /api/, an HTML error page that Django made itself (while DEBUG it shows its technical 404 and 500 pages
+    instead of calling the handlers above) becomes the API's JSON error, so integrations never parse HTML. Listed
+    before CommonMiddleware, so its slash-appending redirect has already replaced a 404 it can mend."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        html = response.get("Content-Type", "").startswith("text/html")
+        if _is_api(request) and html and response.status_code in (404, 500):
+            return page_not_found(request, None) if response.status_code == 404 else server_error(request)
+        return response

@@ -361,3 +361,19 @@ def test_identical_run_starts_from_many_threads_on_a_sqlite_file_make_one_run(
     with sqlite3.connect(database) as check:
         created = check.execute(f"SELECT count(*) FROM {AllocationRun._meta.db_table}").fetchone()[0]
     assert created == 1
+
+
+@pytest.mark.urls(__name__)
+@override_settings(DEBUG=True)
+def test_api_404_and_500_are_json_while_debugging_too(year, faculty):
+    """While DEBUG (the embedded default) Django shows its own HTML debug pages instead of the handlers; under /api/
+    they become the JSON error, and a path that only lacks its slash still redirects."""
+    client = Client(raise_request_exception=False)
+    client.force_login(faculty.user)
+    for url, code in (("/api/v1/no-such-thing/", 404), ("/api/nothing", 404), ("/api/v1/boom/", 500)):
+        response = client.get(url)
+        assert response.status_code == code, url
+        assert response["Content-Type"] == "application/json", url
+        assert_error_shape(response.json())
+    assert client.get("/api/v1/years").status_code == 301
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
