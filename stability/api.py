@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
@@ -25,7 +24,7 @@ from rest_framework.response import Response
 
 from allocation.models import Schedule
 from allocation.querysets import current_schedule_for, schedules_for_user
-from gtsched_site.api import SiteJSONParser, pk_or_404, query_filters
+from gtsched_site.api import ListFilterMixin, SiteJSONParser, pk_or_404, query_filters
 from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
 from preferences.querysets import is_coordinator, own_faculty
@@ -283,7 +282,7 @@ class PriceOfAnarchyView(_CoordinatorView):
                    404: OpenApiResponse(DETAIL_SCHEMA, description="No such report")},
     ),
 )
-class StabilityReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class StabilityReportViewSet(ListFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Every stability report ever computed, for audit: the gate's record points at one of them."""
 
     serializer_class = StabilityReportSerializer
@@ -293,13 +292,5 @@ class StabilityReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "is_coordinator": True}
 
-    def filter_queryset(self, queryset: QuerySet[NashStabilityReport]) -> QuerySet[NashStabilityReport]:
-        if self.action == "list":
-            data = query_filters(ReportFilterSerializer, self.request)
-            if "schedule" in data:
-                queryset = queryset.filter(schedule_id=data["schedule"])
-            if "year" in data:
-                queryset = queryset.filter(schedule__year__label=data["year"])
-            if "stability_level" in data:
-                queryset = queryset.filter(stability_level=data["stability_level"])
-        return queryset
+    list_filter_serializer = ReportFilterSerializer
+    list_filters = {"schedule": "schedule_id", "year": "schedule__year__label", "stability_level": "stability_level"}

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 
 from allocation.models import Assignment, Schedule
 from allocation.querysets import assignments_for_user, schedules_for_user
-from gtsched_site.api import SiteJSONParser, pk_or_404, query_filters
+from gtsched_site.api import ListFilterMixin, SiteJSONParser, pk_or_404, query_filters
 from gtsched_site.permissions import coordinators_only
 from preferences.models import Faculty, Week
 from preferences.querysets import is_coordinator, own_faculty
@@ -116,7 +116,7 @@ def _wanted_weeks(refs: list[Any], schedule: Schedule) -> list[Any]:
     ),
     retrieve=extend_schema(summary="One swap request", responses={200: SwapRequestSerializer, 401: _401, 404: _404}),
 )
-class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class SwapRequestViewSet(ListFilterMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                          viewsets.GenericViewSet):
     """Swap requests on published schedules (DESIGN §9)."""
 
@@ -140,14 +140,8 @@ class SwapRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     def get_serializer_class(self) -> type:
         return SwapRequestCreateSerializer if self.action == "create" else SwapRequestSerializer
 
-    def filter_queryset(self, queryset: QuerySet[SwapRequest]) -> QuerySet[SwapRequest]:
-        if self.action == "list":
-            filters = query_filters(SwapRequestFilterSerializer, self.request)
-            if "schedule" in filters:
-                queryset = queryset.filter(schedule_id=filters["schedule"])
-            if "status" in filters:
-                queryset = queryset.filter(status=filters["status"])
-        return queryset
+    list_filter_serializer = SwapRequestFilterSerializer
+    list_filters = {"schedule": "schedule_id", "status": "status"}
 
     def _done(self, swap: SwapRequest, code: int = status.HTTP_200_OK) -> Response:
         swap = self.get_queryset().get(pk=swap.pk)
