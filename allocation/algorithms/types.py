@@ -130,3 +130,24 @@ def empty_assignments() -> np.ndarray:
 def sort_assignments(rows: np.ndarray) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
     return rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
+
+
+@dataclass(frozen=True)
+class RandomAssignment:
+    """An exact random assignment (DESIGN §6): faculty i holds slot (w, r) with probability counts[i, w, r] / total.
+
+    counts: (n, W, R) integer array — int64, or object dtype holding Python ints when an exact common denominator
+    does not fit 64 bits (probabilistic serial's rationals). total: the common denominator (Monte Carlo: the number
+    of draws). Feasible means: counts ≥ 0, zero where not eligible; Σ_r counts[i, w, :] ≤ total (one slot a week);
+    Σ_{w,r} counts[i] ≤ d_i · total; Σ_i counts[:, w, r] ≤ c_{w,r} · total; a pre-assigned slot has counts = total.
+    """
+
+    counts: np.ndarray
+    total: int
+
+    def week_probabilities(self) -> np.ndarray:
+        """(n, W) float P[i, w], summed over rotations."""
+        counts = np.asarray(self.counts).sum(axis=2)
+        if counts.dtype == object:
+            return np.array([[float(x) / self.total for x in row] for row in counts.tolist()], dtype=np.float64).reshape(counts.shape)
+        return counts / float(self.total)
