@@ -1,0 +1,331 @@
+"""Chances before the draw: random serial dictatorship's assignment probabilities by Monte Carlo (DESIGN §6).
+
+P[i, w] = the probability that faculty i holds week w under RSD. Each draw is one lottery order and exactly the
+schedule :func:`allocation.algorithms.rsd.rsd` builds from it: every faculty member in turn takes their d_i best
+weeks (by ``problem.rank``) that still have room for them, never two in one week, after the pre-assignments; "room"
+with several rotations is the same Hall check over rotation subsets (see rsd's docstring). The week picked is the
+same; rsd then fixes rotations by a flow, which does not change who holds which week.
+
+Vectorised across draws: the Python loop runs over lottery positions (n steps), and each step serves the faculty
+member at that position in every draw at once, scanning their weeks in order in widening column chunks so that the
+usual case (a top week is free) touches a few columns only.
+
+Reproducible whatever the chunking: draw k belongs to block k // BLOCK, whose orders are the successive
+``Generator.permutation(n)`` of ``numpy.random.default_rng([seed, block])`` (``Generator.permuted`` over the rows of a
+tiled ``arange`` yields exactly those). So a chunk [start, stop) of draws gives the same counts however the draws
+are split over workers, and merging chunks is adding their integer counts — never averaging averages.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocation.algorithms import _validate
+from allocation.algorithms.rsd import MAX_ROTATIONS
+from allocation.algorithms.types import Problem
+
+BLOCK = 1024  # draws per generator block
+DEFAULT_DRAWS = 10_000
+MAX_DRAWS = 1_000_000
+_FIRST_CHUNK = 4  # weeks scanned first; each further chunk doubles
+
+
+@dataclass(frozen=True)
+class ChanceCounts:
+    """Integer counts over `draws` lotteries: counts[i, w] = draws in which faculty i held week w."""
+
+    counts: np.ndarray
+    draws: int
+
+    def probabilities(self) -> np.ndarray:
+        return self.counts / max(self.draws, 1)
+
+    def stderr(self) -> np.ndarray:
+        """The Monte Carlo standard error of each probability, √(p(1 − p) / N) (0 for an exact 0 or 1)."""
+        p = self.probabilities()
+        return np.sqrt(p * (1 - p) / max(self.draws, 1))
+
+    def __add__(self, other: ChanceCounts) -> ChanceCounts:
+        return ChanceCounts(self.counts + other.counts, self.draws + other.draws)
+
+
+def draw_ranges(draws: int, chunks: int) -> list[tuple[int, int]]:
+    """[start, stop) ranges splitting `draws` into at most `chunks` nearly equal, block-aligned pieces."""
+    if draws < 0 or chunks < 1:
+        raise ValueError("draws must be ≥ 0 and chunks ≥ 1.")
+    blocks = -(-draws // BLOCK)
+    chunks = max(1, min(chunks, blocks))
+    edges = [min(draws, round(b) * BLOCK) for b in np.linspace(0, blocks, chunks + 1)]
+    return [(a, b) for a, b in zip(edges, edges[1:], strict=False) if b > a]
+
+
+def lottery_orders(seed: int, start: int, stop: int, n: int) -> np.ndarray:
+    """(stop − start, n) lottery orders of draws [start, stop): row k lists faculty in draw order."""
+    if not 0 <= start <= stop:
+        raise ValueError("need 0 ≤ start ≤ stop.")
+    out = []
+    for block in range(start // BLOCK, -(-stop // BLOCK)):
+        lo, hi = max(start, block * BLOCK) - block * BLOCK, min(stop, (block + 1) * BLOCK) - block * BLOCK
+        rng = np.random.default_rng([seed, block])
+        orders = rng.permuted(np.broadcast_to(np.arange(n, dtype=np.int32), (hi, n)), axis=1)
+        out.append(orders[lo:hi])
+    return np.concatenate(out) if out else np.zeros((0, n), dtype=np.int32)
+
+
+def block_generator(seed: int, draw: int, n: int) -> np.random.Generator:
+    """A generator whose next ``permutation(n)`` is draw `draw`'s lottery order: handing it to rsd builds draw
+    `draw`'s schedule (the tests check this)."""
+    rng = np.random.default_rng([seed, draw // BLOCK])
+    for _ in range(draw % BLOCK):
+        rng.permutation(n)
+    return rng
+
+
+def exact_rsd(problem: Problem) -> ChanceCounts:
+    """RSD's exact week counts over all n! lottery orders (n ≤ 8): the oracle the Monte Carlo estimate is tested on."""
+    p = _validate.problem(problem)
+    if p.n_faculty > 8:
+        raise ValueError(f"exact enumeration is for at most 8 faculty, got {p.n_faculty}.")
+    orders = np.array(list(itertools.permutations(range(p.n_faculty))), dtype=np.int32).reshape(-1, p.n_faculty)
+    return ChanceCounts(rsd_batch(p, orders), len(orders))
+
+
+def rsd_chances(problem: Problem, *, seed: int, start: int = 0, stop: int = DEFAULT_DRAWS) -> ChanceCounts:
+    """RSD's week counts over draws [start, stop) of the seeded lottery sequence."""
+    p = _validate.problem(problem)
+    orders = lottery_orders(seed, start, stop, p.n_faculty)
+    return ChanceCounts(rsd_batch(p, orders), stop - start)
+
+
+def rsd_batch(problem: Problem, orders: np.ndarray, *, holdings: bool = False, method: str = "auto") -> np.ndarray:
+    """Counts (n, W) of RSD over the given lottery orders (D, n); with holdings=True instead the (D, n, W) bool array
+    of who holds which week in each draw (for tests on small cases).
+
+    method "auto" uses the 64-bit week sets when the year allows (W ≤ 64, R ≤ 3, one rotation subset per faculty
+    member) and otherwise "scan", the general column scan; both give the same schedules.
+    """
+    if method not in ("auto", "scan"):
+        raise ValueError(f"method must be 'auto' or 'scan', not {method!r}.")
+    n, n_weeks, n_rot = problem.eligible.shape
+    if n_rot > MAX_ROTATIONS:
+        raise ValueError(f"rsd supports at most {MAX_ROTATIONS} rotations, got {n_rot}.")
+    orders = np.asarray(orders)
+    draws = orders.shape[0]
+    pre = np.asarray(problem.preassigned, dtype=np.int64).reshape(-1, 3)
+    left = (problem.demand - np.bincount(pre[:, 0], minlength=n)).astype(np.int64)
+    free = problem.capacity.astype(np.int64).copy()
+    np.subtract.at(free, (pre[:, 1], pre[:, 2]), 1)
+
+    bits = 1 << np.arange(n_rot)
+    mask = (problem.eligible.astype(np.int64) @ bits)  # (n, W) eligible-rotation subset of each week
+    blocked = mask == 0
+    blocked[pre[:, 0], pre[:, 1]] = True
+    # Each faculty member's candidate weeks, best first, padded with -1.
+    order = np.argsort(np.where(blocked, np.iinfo(np.int64).max, problem.rank), axis=1, kind="stable")
+    n_cand = (~blocked).sum(axis=1)
+    cand = np.where(np.arange(n_weeks)[None, :] < n_cand[:, None], order, -1).astype(np.int64)
+
+    qualified = mask.max(axis=1)
+    packable = n_rot <= 3 and (free @ ((np.arange(1 << n_rot)[:, None] & bits[None, :]) != 0).T).max(initial=0) <= 255
+    if method == "auto" and n_weeks <= 64 and packable and ((mask == qualified[:, None]) | (mask == 0)).all():
+        return _bitset_batch(orders, left=left, free=free, mask=qualified, cand=cand, n_cand=n_cand,
+                             pre=pre, holdings=holdings, n_rot=n_rot)
+    single = n_rot == 1
+    if single:
+        slack = np.broadcast_to(free[:, 0], (draws, n_weeks)).copy()  # seats left per week, per draw
+    else:
+        subsets = np.arange(1 << n_rot)
+        member = (subsets[:, None] & bits[None, :]) != 0
+        room = free @ member.T.astype(np.int64)  # (W, 2^R)
+        within = ((subsets[:, None] & subsets[None, :]) == subsets[:, None]).astype(np.int64)  # within[m, S]
+        slack = np.broadcast_to(room, (draws, n_weeks, 1 << n_rot)).copy()
+
+    tally = _Tally((draws, n, n_weeks), holdings)
+    for faculty in _positions_major(orders):
+        need = left[faculty]
+        active = np.flatnonzero(need > 0)
+        lo, width = 0, _FIRST_CHUNK
+        while active.size and lo < n_weeks:
+            hi = min(n_weeks, lo + width)
+            f = faculty[active]
+            weeks = cand[f, lo:hi]  # (K, c)
+            valid = weeks >= 0
+            w = np.where(valid, weeks, 0)
+            rows = active[:, None]
+            if single:
+                fits = valid & (slack[rows, w] > 0)
+            else:
+                need_room = within[mask[f[:, None], w]]  # (K, c, 2^R)
+                fits = valid & (slack[rows, w] >= need_room).all(axis=2)
+            taken = fits & (np.cumsum(fits, axis=1) <= need[active][:, None])
+            k_idx, c_idx = np.nonzero(taken)
+            draw_idx, week_idx = active[k_idx], w[k_idx, c_idx]
+            if single:
+                slack[draw_idx, week_idx] -= 1
+            else:
+                slack[draw_idx, week_idx] -= need_room[k_idx, c_idx]
+            tally.add(draw_idx, f[k_idx], week_idx)
+            need[active] -= taken.sum(axis=1)
+            more = (need[active] > 0) & valid[:, -1] & (hi < n_cand[f])
+            active = active[more]
+            lo, width = hi, width * 2
+
+    return tally.result(pre)
+
+
+def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, holdings, n_rot):
+    """rsd_batch when every faculty member has one rotation subset (their qualifications), W ≤ 64, R ≤ 3 and no
+    rotation subset of a week has more than 255 seats.
+
+    Per draw and rotation subset m, a 64-bit set of the weeks with no room for a holder qualified for m (nofit); a
+    faculty member's first d fitting weeks are then the bits of prefix[f, j] & ~nofit for the smallest j whose
+    popcount reaches d (see _first_fitting). The Hall slack room[w, S] − held[w, S] of the 2^R ≤ 8 rotation subsets
+    of a week is packed one byte per subset into a uint64, so a pick subtracts one packed word (a 1 in the byte of
+    every S ⊇ the holder's subset), and a zero byte in S marks the week full for every m ⊆ S.
+    """
+    draws, n = orders.shape
+    n_weeks = cand.shape[1]
+    if n_rot == 1:
+        return _bitset_single(orders, left=left, seats=free[:, 0], cand=cand, n_cand=n_cand, pre=pre,
+                              holdings=holdings)
+    n_sub = 1 << n_rot
+    subsets = np.arange(n_sub)
+    bits = 1 << np.arange(n_rot)
+    member = (subsets[:, None] & bits[None, :]) != 0
+    room = free @ member.T.astype(np.int64)  # (W, 2^R): seats in the rotations of S
+    within = (subsets[:, None] & subsets[None, :]) == subsets[:, None]  # within[m, S]: m ⊆ S
+    byte = np.left_shift(np.uint64(1), (8 * subsets).astype(np.uint64))  # the low bit of subset S's byte
+    pack = lambda table: (table.astype(np.uint64) * byte).sum(axis=-1, dtype=np.uint64)  # noqa: E731
+    step_of = pack(within)  # (2^R,) what a holder qualified for m takes from each subset's slack
+    high = pack(within) * np.uint64(0x80)  # per m: the high bits of the bytes S ⊇ m
+    low7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+
+    def zero_bytes(words):  # high bit set in exactly the zero bytes (no borrow between bytes)
+        return ~(((words & low7) + low7) | words | low7)
+
+    week_bit = np.left_shift(np.uint64(1), np.arange(n_weeks, dtype=np.uint64))
+    start = pack(room)  # (W,)
+    never = (zero_bytes(start)[None, :] & high[:, None]) != 0  # (2^R, W)
+    nofit = np.broadcast_to((never * week_bit[None, :]).sum(axis=1, dtype=np.uint64), (draws, n_sub)).copy()
+    slack = np.broadcast_to(start, (draws, n_weeks)).copy().reshape(-1)
+    prefix = _prefix_sets(cand, n_cand, week_bit)
+    steps = int(np.ceil(np.log2(n_weeks + 1)))
+    offsets = np.arange(draws, dtype=np.int64) * n_weeks
+    one = np.uint64(1)
+    nofit_flat = nofit.reshape(-1)
+    tally = _Tally((draws, n, n_weeks), holdings)
+    for faculty in _positions_major(orders):
+        need = left[faculty]
+        if not need.any():
+            continue
+        m = mask[faculty]
+        chosen = _first_fitting(prefix, faculty * (n_weeks + 1), n_cand[faculty], ~nofit_flat[offsets // n_weeks * n_sub + m],
+                                need, steps)
+        alive = np.flatnonzero(chosen)
+        while alive.size:
+            x = chosen[alive]
+            lowest = x & (~x + one)
+            x ^= lowest
+            chosen[alive] = x
+            week = np.log2(lowest.astype(np.float64)).astype(np.int64)
+            cell = offsets[alive] + week
+            s = slack[cell] - step_of[m[alive]]
+            slack[cell] = s
+            full = (zero_bytes(s)[:, None] & high[None, :]) != 0  # (P, 2^R): subsets m the week no longer fits
+            nofit[alive] |= np.where(full, lowest[:, None], np.uint64(0))
+            tally.add(alive, faculty[alive], week)
+            alive = alive[x != 0]
+    return tally.result(pre)
+
+
+def _prefix_sets(cand, n_cand, week_bit):
+    """prefix[f·(W+1) + j] = the set of faculty f's j best candidate weeks (flat uint64)."""
+    n, n_weeks = cand.shape
+    valid = np.arange(n_weeks)[None, :] < n_cand[:, None]
+    prefix = np.zeros((n, n_weeks + 1), dtype=np.uint64)
+    prefix[:, 1:] = np.cumsum(np.where(valid, week_bit[np.maximum(cand, 0)], np.uint64(0)), axis=1, dtype=np.uint64)
+    return prefix.reshape(-1)
+
+
+def _first_fitting(prefix, base, n_cand, free_weeks, need, steps):
+    """Per draw, the set of the first `need` candidate weeks in free_weeks (fewer when there are not enough).
+
+    That is prefix[base + j] & free for the smallest j whose popcount reaches need (j = n_cand when none does),
+    found bit by bit from the top (2**(steps-1) ≥ W): j grows by each power of two that still leaves it short.
+    """
+    short_of = np.zeros(len(base), dtype=np.int64)  # the largest j known to fall short (0 always does)
+    for step in (1 << np.arange(steps - 1, -1, -1)).tolist():
+        probe = np.minimum(short_of + step, n_cand)
+        short = np.bitwise_count(prefix[base + probe] & free_weeks) < need
+        short_of += (probe - short_of) * short
+    chosen = prefix[base + np.minimum(short_of + 1, n_cand)] & free_weeks
+    chosen[need < 1] = 0
+    return chosen
+
+
+def _positions_major(orders: np.ndarray) -> np.ndarray:
+    """(n, D) int32 copy of (D, n) orders: row t lists the faculty at lottery position t in every draw."""
+    draws, n = orders.shape
+    out = np.empty((n, draws), dtype=np.int32)
+    for lo in range(0, draws, 1024):  # blocked: a plain transpose of a large array thrashes the cache
+        out[:, lo:lo + 1024] = orders[lo:lo + 1024].T
+    return out
+
+
+def _bitset_single(orders, *, left, seats, cand, n_cand, pre, holdings):
+    """_bitset_batch for one rotation: a week is full when its seats run out."""
+    draws, n = orders.shape
+    n_weeks = cand.shape[1]
+    week_bit = np.left_shift(np.uint64(1), np.arange(n_weeks, dtype=np.uint64))
+    seats_left = np.broadcast_to(seats.astype(np.int32), (draws, n_weeks)).copy().reshape(-1)
+    full = np.broadcast_to((week_bit * (seats < 1)).sum(dtype=np.uint64), draws).copy()
+    prefix = _prefix_sets(cand, n_cand, week_bit)
+    steps = int(np.ceil(np.log2(n_weeks + 1)))
+    offsets = np.arange(draws, dtype=np.int64) * n_weeks
+    one = np.uint64(1)
+    tally = _Tally((draws, n, n_weeks), holdings)
+    for faculty in _positions_major(orders):
+        need = left[faculty]
+        if not need.any():
+            continue
+        chosen = _first_fitting(prefix, faculty * (n_weeks + 1), n_cand[faculty], ~full, need, steps)
+        alive = np.flatnonzero(chosen)
+        while alive.size:
+            x = chosen[alive]
+            lowest = x & (~x + one)
+            x ^= lowest
+            chosen[alive] = x
+            week = np.log2(lowest.astype(np.float64)).astype(np.int64)
+            cell = offsets[alive] + week
+            left_after = seats_left[cell] - 1
+            seats_left[cell] = left_after
+            now_full = left_after < 1
+            full[alive[now_full]] |= lowest[now_full]
+            tally.add(alive, faculty[alive], week)
+            alive = alive[x != 0]
+    return tally.result(pre)
+
+
+class _Tally:
+    """Counts (n, W) of picks, or with holdings the (D, n, W) bool array of who holds what in each draw."""
+
+    def __init__(self, shape, holdings):
+        self.draws, self.n, self.n_weeks = shape
+        self.counts = np.zeros(self.n * self.n_weeks, dtype=np.int64)
+        self.held = np.zeros(shape, dtype=bool) if holdings else None
+
+    def add(self, draw, faculty, week):
+        self.counts += np.bincount(faculty * self.n_weeks + week, minlength=self.counts.size)
+        if self.held is not None:
+            self.held[draw, faculty, week] = True
+
+    def result(self, pre):
+        if self.held is not None:
+            self.held[:, pre[:, 0], pre[:, 1]] = True
+            return self.held
+        counts = self.counts.reshape(self.n, self.n_weeks)
+        np.add.at(counts, (pre[:, 0], pre[:, 1]), self.draws)
+        return counts
