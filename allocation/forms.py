@@ -17,6 +17,8 @@ MECHANISM_CHOICES = [
     ("min_cost_flow", "Min-cost flow"),
     ("cp_sat", "CP-SAT (constraints and fairness)"),
     ("vcg", "VCG (reported values, with payments)"),
+    ("probabilistic_serial", "Probabilistic serial (lottery, envy-free chances)"),
+    ("rsd_trading", "RSD + probability trading (lottery)"),
 ]
 assert [m for m, _ in MECHANISM_CHOICES] == list(MECHANISMS), "Describe every registered mechanism here."
 
@@ -27,6 +29,10 @@ MECHANISM_HELP = {
     "min_cost_flow": "A network flow that gives every faculty member ranked weeks at the least total rank.",
     "cp_sat": "A constraint solver: fairness tiers, holiday limits and back-to-back rules that the others cannot express.",
     "vcg": "Maximises the reported values (0–100) and charges each person the cost their presence imposes on others.",
+    "probabilistic_serial": "Everyone \"eats\" their favourite weeks at the same speed; the shares eaten are each "
+                            "person's chances, and one schedule is drawn from them. Nobody envies another's chances.",
+    "rsd_trading": "RSD's chances, then faculty trade probability of weeks when both gain; one schedule is drawn from "
+                   "the traded chances. Everyone is at least as happy as under plain RSD.",
 }
 
 # The options each mechanism understands, besides the ones every mechanism has (COMMON_OPTIONS).
@@ -36,9 +42,12 @@ MECHANISM_OPTIONS: dict[str, tuple[str, ...]] = {
     "min_cost_flow": ("fill_unlisted", "allow_unassigned"),
     "cp_sat": ("objective", "cost", "fairness", "max_holidays", "back_to_back", "time_limit_s"),
     "vcg": (),
+    "probabilistic_serial": (),
+    "rsd_trading": ("draws",),
 }
 COMMON_OPTIONS = ("non_respondents",)
 _CP_SAT = option_specs("cp_sat")
+_RSD_TRADING = option_specs("rsd_trading")
 OPTION_FIELDS = tuple(dict.fromkeys(name for names in MECHANISM_OPTIONS.values() for name in names)) + COMMON_OPTIONS
 
 
@@ -92,6 +101,12 @@ class RunForm(forms.Form):
         help_text=f"Blank: 10 seconds; at most {_CP_SAT['time_limit_s'].maximum:g} (10 minutes). "
                   "The solver stops here and keeps the best schedule found so far.",
         widget=forms.NumberInput(attrs={"placeholder": "default", "step": "any"}),
+    )
+    draws = forms.IntegerField(
+        label="Lotteries drawn before trading", required=False,
+        min_value=_RSD_TRADING["draws"].minimum, max_value=_RSD_TRADING["draws"].maximum,
+        help_text="Blank: 10,000. More lotteries give more precise chances to trade, and take longer.",
+        widget=forms.NumberInput(attrs={"placeholder": "10000"}),
     )
     non_respondents = forms.ChoiceField(
         label="Faculty who submitted nothing", initial="neutral",

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from allocation.algorithms.registry import MECHANISM_LABELS, MECHANISMS
+from allocation.algorithms.registry import CHANCE_MECHANISMS, MECHANISM_LABELS, MECHANISMS
 from gtsched_site.fields import actor_field
 from preferences.models import AcademicYear, Faculty, Rotation, Week
 
@@ -221,6 +221,63 @@ class ScheduleChange(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("The audit trail is append-only.")
+
+
+class ChanceMatrix(models.Model):
+    """A year's assignment probabilities under one lottery mechanism, before anything is drawn (DESIGN §6).
+
+    probabilities[i][w] (and stderr, 0 for an exact mechanism) index faculty_ids[i] and week_ids[w]. fingerprint is
+    the digest of the inputs it was computed from: when the year's inputs no longer match, the matrix is stale and
+    is shown as such, never as current.
+    """
+
+    year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="chance_matrices")
+    mechanism = models.CharField(max_length=32, choices=[(m, MECHANISM_LABELS[m]) for m in CHANCE_MECHANISMS])
+    computed_at = models.DateTimeField()
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of the seed-independent inputs")
+    draws = models.PositiveIntegerField(help_text="Monte Carlo lotteries; 0 for an exact mechanism")
+    seed = models.BigIntegerField()
+    faculty_ids = models.JSONField(default=list)
+    week_ids = models.JSONField(default=list)
+    probabilities = models.JSONField(default=list)
+    stderr = models.JSONField(default=list)
+    # Per faculty: [{"top1", "top3", "expected_rank", "demand"}], aligned with faculty_ids.
+    summary = models.JSONField(default=list)
+    details = models.JSONField(default=dict, blank=True, help_text="compute_ms, decomposition size, trades…")
+    stale = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["year", "mechanism"], name="one_chance_matrix_per_mechanism")]
+        ordering = ["year", "mechanism"]
+
+    def __str__(self) -> str:
+        return f"Chances · {self.year} · {MECHANISM_LABELS.get(self.mechanism, self.mechanism)}"
+
+
+class ChanceRecomputation(models.Model):
+    """The debounce of a year's chances: at most one pending recomputation, never two running (DESIGN §6).
+
+    A submission moves a pending recomputation's due_at later; one arriving while it runs sets `again`, so the
+    recomputation queues itself once more when it finishes.
+    """
+
+    class State(models.TextChoices):
+        IDLE = "idle", "Up to date"
+        PENDING = "pending", "Waiting for more changes"
+        RUNNING = "running", "Recomputing"
+
+    year = models.OneToOneField(AcademicYear, on_delete=models.CASCADE, related_name="chance_recomputation")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.IDLE)
+    due_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    again = models.BooleanField(default=False)
+    requests = models.PositiveIntegerField(default=0, help_text="Changes that asked for a recomputation")
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Chance recomputation · {self.year} · {self.get_state_display()}"
 
 
 class PublishedScheduleIsImmutable(Exception):

@@ -19,6 +19,8 @@ _STRATEGIES = {
     "min_cost_flow": "allocation.algorithms.min_cost_flow:min_cost_flow",
     "cp_sat": "allocation.algorithms.cpsat:cp_sat",
     "vcg": "allocation.algorithms.vcg:vcg",
+    "probabilistic_serial": "allocation.algorithms.lotteries:probabilistic_serial",
+    "rsd_trading": "allocation.algorithms.lotteries:rsd_trading",
 }
 
 MECHANISMS = tuple(_STRATEGIES)
@@ -29,7 +31,11 @@ MECHANISM_LABELS = {
     "min_cost_flow": "Min-cost flow",
     "cp_sat": "CP-SAT",
     "vcg": "VCG",
+    "probabilistic_serial": "Probabilistic serial",
+    "rsd_trading": "RSD + probability trading",
 }
+# The lottery mechanisms whose chances are shown before the draw (DESIGN §6).
+CHANCE_MECHANISMS = ("rsd", "probabilistic_serial", "rsd_trading")
 
 _COST = OptionSpec("cost", str, "squared", ("squared", "linear"), help="regret per assignment: (r − 1)² or r − 1")
 
@@ -60,6 +66,11 @@ OPTIONS: dict[str, tuple[OptionSpec, ...]] = {
     ),
     # vcg takes its one option through **options, so a wrong type is reported against its choices.
     "vcg": (OptionSpec("method", None, "auto", ("auto", "prices", "resolve"), help="how payments are computed"),),
+    "probabilistic_serial": (),
+    "rsd_trading": (
+        OptionSpec("draws", int, 10_000, minimum=1_000, maximum=100_000, unit="lotteries",
+                   help="RSD lotteries drawn before trading, 1,000 to 100,000"),
+    ),
 }
 
 
