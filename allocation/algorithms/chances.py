@@ -33,12 +33,17 @@ MAX_DRAWS = 1_000_000
 _FIRST_CHUNK = 4  # weeks scanned first; each further chunk doubles
 
 
+TOP = (1, 3)  # "a top-1 week", "a top-3 week": one of the weeks the faculty member listed at rank ≤ k
+
+
 @dataclass(frozen=True)
 class ChanceCounts:
-    """Integer counts over `draws` lotteries: counts[i, w] = draws in which faculty i held week w."""
+    """Integer counts over `draws` lotteries: counts[i, w] = draws in which faculty i held week w; hits[i, k] = draws
+    in which faculty i held at least one of their listed weeks at rank ≤ TOP[k] (absent when not asked for)."""
 
     counts: np.ndarray
     draws: int
+    hits: np.ndarray | None = None
 
     def probabilities(self) -> np.ndarray:
         return self.counts / max(self.draws, 1)
@@ -49,7 +54,14 @@ class ChanceCounts:
         return np.sqrt(p * (1 - p) / max(self.draws, 1))
 
     def __add__(self, other: ChanceCounts) -> ChanceCounts:
-        return ChanceCounts(self.counts + other.counts, self.draws + other.draws)
+        hits = None if self.hits is None or other.hits is None else self.hits + other.hits
+        return ChanceCounts(self.counts + other.counts, self.draws + other.draws, hits)
+
+
+def top_weeks(problem: Problem) -> np.ndarray:
+    """(len(TOP), n, W) bool: week w is one of faculty i's listed weeks at rank ≤ TOP[k]."""
+    rank, listed = np.asarray(problem.rank), np.asarray(problem.listed, dtype=bool)
+    return np.stack([listed & (rank <= k) for k in TOP])
 
 
 def draw_ranges(draws: int, chunks: int) -> list[tuple[int, int]]:
@@ -93,19 +105,28 @@ def exact_rsd(problem: Problem) -> ChanceCounts:
     return ChanceCounts(rsd_batch(p, orders), len(orders))
 
 
-def rsd_chances(problem: Problem, *, seed: int, start: int = 0, stop: int = DEFAULT_DRAWS) -> ChanceCounts:
-    """RSD's week counts over draws [start, stop) of the seeded lottery sequence."""
+def rsd_chances(
+    problem: Problem, *, seed: int, start: int = 0, stop: int = DEFAULT_DRAWS, hits: bool = False,
+) -> ChanceCounts:
+    """RSD's week counts over draws [start, stop) of the seeded lottery sequence; with hits, also how often each
+    faculty member got a top-1 / top-3 week (TOP)."""
     p = _validate.problem(problem)
     orders = lottery_orders(seed, start, stop, p.n_faculty)
-    return ChanceCounts(rsd_batch(p, orders), stop - start)
+    if not hits:
+        return ChanceCounts(rsd_batch(p, orders), stop - start)
+    counts, top_hits = rsd_batch(p, orders, top=top_weeks(p))
+    return ChanceCounts(counts, stop - start, top_hits)
 
 
-def rsd_batch(problem: Problem, orders: np.ndarray, *, holdings: bool = False, method: str = "auto") -> np.ndarray:
+def rsd_batch(
+    problem: Problem, orders: np.ndarray, *, holdings: bool = False, method: str = "auto", top: np.ndarray | None = None,
+):
     """Counts (n, W) of RSD over the given lottery orders (D, n); with holdings=True instead the (D, n, W) bool array
     of who holds which week in each draw (for tests on small cases).
 
     method "auto" uses the 64-bit week sets when the year allows (W ≤ 64, R ≤ 3, one rotation subset per faculty
-    member) and otherwise "scan", the general column scan; both give the same schedules.
+    member) and otherwise "scan", the general column scan; both give the same schedules. With `top` (K, n, W) bool,
+    returns (counts, hits) where hits[i, k] counts the draws in which faculty i held at least one week of top[k, i].
     """
     if method not in ("auto", "scan"):
         raise ValueError(f"method must be 'auto' or 'scan', not {method!r}.")
@@ -128,11 +149,12 @@ def rsd_batch(problem: Problem, orders: np.ndarray, *, holdings: bool = False, m
     n_cand = (~blocked).sum(axis=1)
     cand = np.where(np.arange(n_weeks)[None, :] < n_cand[:, None], order, -1).astype(np.int64)
 
+    tally = _Tally((draws, n, n_weeks), holdings, top)
     qualified = mask.max(axis=1)
     packable = n_rot <= 3 and (free @ ((np.arange(1 << n_rot)[:, None] & bits[None, :]) != 0).T).max(initial=0) <= 255
     if method == "auto" and n_weeks <= 64 and packable and ((mask == qualified[:, None]) | (mask == 0)).all():
         return _bitset_batch(orders, left=left, free=free, mask=qualified, cand=cand, n_cand=n_cand,
-                             pre=pre, holdings=holdings, n_rot=n_rot)
+                             pre=pre, tally=tally, n_rot=n_rot)
     single = n_rot == 1
     if single:
         slack = np.broadcast_to(free[:, 0], (draws, n_weeks)).copy()  # seats left per week, per draw
@@ -143,7 +165,6 @@ def rsd_batch(problem: Problem, orders: np.ndarray, *, holdings: bool = False, m
         within = ((subsets[:, None] & subsets[None, :]) == subsets[:, None]).astype(np.int64)  # within[m, S]
         slack = np.broadcast_to(room, (draws, n_weeks, 1 << n_rot)).copy()
 
-    tally = _Tally((draws, n, n_weeks), holdings)
     for faculty in _positions_major(orders):
         need = left[faculty]
         active = np.flatnonzero(need > 0)
@@ -176,7 +197,7 @@ def rsd_batch(problem: Problem, orders: np.ndarray, *, holdings: bool = False, m
     return tally.result(pre)
 
 
-def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, holdings, n_rot):
+def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, tally, n_rot):
     """rsd_batch when every faculty member has one rotation subset (their qualifications), W ≤ 64, R ≤ 3 and no
     rotation subset of a week has more than 255 seats.
 
@@ -189,8 +210,7 @@ def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, holdings, n_ro
     draws, n = orders.shape
     n_weeks = cand.shape[1]
     if n_rot == 1:
-        return _bitset_single(orders, left=left, seats=free[:, 0], cand=cand, n_cand=n_cand, pre=pre,
-                              holdings=holdings)
+        return _bitset_single(orders, left=left, seats=free[:, 0], cand=cand, n_cand=n_cand, pre=pre, tally=tally)
     n_sub = 1 << n_rot
     subsets = np.arange(n_sub)
     bits = 1 << np.arange(n_rot)
@@ -216,7 +236,6 @@ def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, holdings, n_ro
     offsets = np.arange(draws, dtype=np.int64) * n_weeks
     one = np.uint64(1)
     nofit_flat = nofit.reshape(-1)
-    tally = _Tally((draws, n, n_weeks), holdings)
     for faculty in _positions_major(orders):
         need = left[faculty]
         if not need.any():
@@ -275,7 +294,7 @@ def _positions_major(orders: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bitset_single(orders, *, left, seats, cand, n_cand, pre, holdings):
+def _bitset_single(orders, *, left, seats, cand, n_cand, pre, tally):
     """_bitset_batch for one rotation: a week is full when its seats run out."""
     draws, n = orders.shape
     n_weeks = cand.shape[1]
@@ -286,7 +305,6 @@ def _bitset_single(orders, *, left, seats, cand, n_cand, pre, holdings):
     steps = int(np.ceil(np.log2(n_weeks + 1)))
     offsets = np.arange(draws, dtype=np.int64) * n_weeks
     one = np.uint64(1)
-    tally = _Tally((draws, n, n_weeks), holdings)
     for faculty in _positions_major(orders):
         need = left[faculty]
         if not need.any():
@@ -310,17 +328,24 @@ def _bitset_single(orders, *, left, seats, cand, n_cand, pre, holdings):
 
 
 class _Tally:
-    """Counts (n, W) of picks, or with holdings the (D, n, W) bool array of who holds what in each draw."""
+    """Counts (n, W) of picks (and with `top` the hits per faculty), or with holdings the (D, n, W) bool array of who
+    holds what in each draw."""
 
-    def __init__(self, shape, holdings):
+    def __init__(self, shape, holdings, top=None):
         self.draws, self.n, self.n_weeks = shape
         self.counts = np.zeros(self.n * self.n_weeks, dtype=np.int64)
         self.held = np.zeros(shape, dtype=bool) if holdings else None
+        self.top = None if top is None else np.asarray(top, dtype=bool)
+        self.hit = None if top is None else np.zeros((len(self.top), self.draws, self.n), dtype=bool)
 
     def add(self, draw, faculty, week):
         self.counts += np.bincount(faculty * self.n_weeks + week, minlength=self.counts.size)
         if self.held is not None:
             self.held[draw, faculty, week] = True
+        if self.top is not None:
+            for k in range(len(self.top)):
+                got = self.top[k, faculty, week]
+                self.hit[k, draw[got], faculty[got]] = True
 
     def result(self, pre):
         if self.held is not None:
@@ -328,4 +353,9 @@ class _Tally:
             return self.held
         counts = self.counts.reshape(self.n, self.n_weeks)
         np.add.at(counts, (pre[:, 0], pre[:, 1]), self.draws)
-        return counts
+        if self.top is None:
+            return counts
+        for k in range(len(self.top)):
+            got = self.top[k, pre[:, 0], pre[:, 1]]
+            self.hit[k][:, pre[got, 0]] = True
+        return counts, self.hit.sum(axis=1).T.astype(np.int64)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from allocation.algorithms.chances import (
     BLOCK,
+    TOP,
     ChanceCounts,
     block_generator,
     draw_ranges,
@@ -20,6 +21,7 @@ from allocation.algorithms.chances import (
     lottery_orders,
     rsd_batch,
     rsd_chances,
+    top_weeks,
 )
 from allocation.algorithms.rsd import rsd
 from allocation.algorithms.types import Problem
@@ -187,3 +189,19 @@ def test_bad_ranges_are_refused():
         draw_ranges(10, 0)
     with pytest.raises(ValueError):
         exact_rsd(varied_problem(1, n=9, weeks=3))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_top_week_hits_count_the_draws_with_at_least_one_top_week(seed):
+    problem = varied_problem(200 + seed, n=8, weeks=8, listed=(1, 5))
+    orders = lottery_orders(seed, 0, 400, problem.n_faculty)
+    held = rsd_batch(problem, orders, holdings=True)
+    top = top_weeks(problem)
+    for method in ("auto", "scan"):
+        counts, hits = rsd_batch(problem, orders, top=top, method=method)
+        np.testing.assert_array_equal(counts, held.sum(axis=0))
+        for k, threshold in enumerate(TOP):
+            expected = (held & top[k][None]).any(axis=2).sum(axis=0)
+            np.testing.assert_array_equal(hits[:, k], expected, err_msg=f"top-{threshold}, {method}")
+    chunked = rsd_chances(problem, seed=seed, stop=150, hits=True) + rsd_chances(problem, seed=seed, start=150, stop=400, hits=True)
+    np.testing.assert_array_equal(chunked.hits, rsd_chances(problem, seed=seed, stop=400, hits=True).hits)
