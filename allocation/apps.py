@@ -6,5 +6,9 @@ class AllocationConfig(AppConfig):
     name = 'allocation'
 
     def ready(self) -> None:
-        # Register the run task in every process (web, worker, command): services queue it by name.
+        # Register the tasks in every process (web, worker, command): services queue them by name.
         from allocation import tasks  # noqa: F401
+        from allocation.receivers import preferences_changed_receiver
+        from preferences.signals import preferences_changed
+
+        preferences_changed.connect(preferences_changed_receiver, dispatch_uid="allocation.chances")

@@ -3,27 +3,14 @@ once its transaction has committed and the higher apps connect receivers in thei
 
 from __future__ import annotations
 
-import logging
-
-from django.db import transaction
 from django.dispatch import Signal
 
-logger = logging.getLogger(__name__)
+from gtsched_site.signals import send, send_on_commit
+
+__all__ = ["draft_schedule_created", "schedule_changed", "send", "send_on_commit"]
 
 # A completed allocation run saved its draft schedule. Arguments: schedule_id, run_id.
 draft_schedule_created = Signal()
 # An audited change rewrote assignments of a schedule (a swap, a trading cycle, a recommended swap, an auction
 # settlement). Arguments: change (the ScheduleChange), published (whether the schedule was published).
 schedule_changed = Signal()
-
-
-def send(signal: Signal, sender: type, **kwargs) -> None:
-    """Send `signal` to every receiver; a failing receiver is logged and never breaks the action that caused it."""
-    for receiver, result in signal.send_robust(sender=sender, **kwargs):
-        if isinstance(result, Exception):
-            logger.error("Receiver %r of %r failed", receiver, sender, exc_info=result)
-
-
-def send_on_commit(signal: Signal, sender: type, **kwargs) -> None:
-    """`send` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: send(signal, sender, **kwargs))

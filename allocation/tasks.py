@@ -8,6 +8,7 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from allocation.models import AllocationRun, Schedule
+from allocation.services.chances import chances_rsd_chunk, chances_rsd_merge, chances_run_due
 from allocation.services import RUN_SOFT_TIME_LIMIT_S, RUN_TIME_LIMIT_S, allocation_run_execute, allocation_run_fail
 from allocation.signals import draft_schedule_created, send
 
@@ -52,3 +53,21 @@ def allocation_run_execute_task(self, run_id: int) -> str | None:
             send(draft_schedule_created, sender=Schedule, schedule_id=schedule_id, run_id=run.pk)
     return run.status
 
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def chances_recompute_task(year_id: int) -> str:
+    """The debounced recomputation of a year's chances (it waits again when a later change moved it)."""
+    return chances_run_due(year_id=year_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def chances_rsd_chunk_task(year_id: int, seed: int, start: int, stop: int, fingerprint: str) -> dict | None:
+    """Count RSD draws [start, stop) of the year's seeded lottery sequence."""
+    return chances_rsd_chunk(year_id=year_id, seed=seed, start=start, stop=stop, fingerprint=fingerprint)
+
+
+@shared_task(acks_late=True)
+def chances_rsd_merge_task(chunks: list, year_id: int, seed: int, fingerprint: str) -> str:
+    """The chord's callback: add the chunks' counts, store RSD's chances, finish the recomputation."""
+    return chances_rsd_merge(year_id=year_id, seed=seed, fingerprint=fingerprint, chunks=chunks)

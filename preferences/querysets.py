@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -9,7 +10,7 @@ from gtsched_site.permissions import is_coordinator
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission
 
 __all__ = ["access_year", "faculty_for_user", "is_coordinator", "own_faculty", "submissions_for_user",
-           "year_open_for_preferences"]
+           "year_from_label", "year_open_for_preferences"]
 
 
 def own_faculty(user) -> Faculty | None:
@@ -49,4 +50,16 @@ def access_year(label: int) -> AcademicYear:
     year = AcademicYear.objects.filter(label=label).first()
     if year is None:
         raise Http404(f"No academic year {label}.")
+    return year
+
+
+def year_from_label(raw, *, field: str = "year", example: str = "2026") -> AcademicYear:
+    """The academic year a command or form names by label, or a ValidationError on `field` naming the known years."""
+    text = str(raw).strip()
+    if not text.isdigit():
+        raise ValidationError({field: f"{raw!r} is not a year label; give it as a number, e.g. {example}."})
+    year = AcademicYear.objects.filter(label=int(text)).first()
+    if year is None:
+        known = ", ".join(str(y) for y in AcademicYear.objects.order_by("label").values_list("label", flat=True)) or "none yet"
+        raise ValidationError({field: f"No academic year {text}; the years are {known}."})
     return year

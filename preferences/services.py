@@ -15,8 +15,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from gtsched_site.signals import send_on_commit
 from preferences.algorithms import utility as um
 from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
+from preferences.signals import preferences_changed
 
 # The payload list and value key of each preference type (the names integrations expect).
 ENTRY_FIELDS = {
@@ -281,6 +283,7 @@ def preferences_submit(
         validation_result=clean.summary,
         content_hash=clean.content_hash,
     )
+    send_on_commit(preferences_changed, sender=PreferenceSubmission, year_id=year.pk, faculty_id=faculty.pk)
     return submission, True
 
 

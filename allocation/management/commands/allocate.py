@@ -13,7 +13,7 @@ from allocation.algorithms.registry import MECHANISMS
 from allocation.models import AllocationRun
 from allocation.services import NON_RESPONDENT_POLICIES, allocation_run_execute, allocation_run_start
 from gtsched_site.commands import field_errors, refuse
-from preferences.models import AcademicYear
+from preferences.querysets import year_from_label
 
 STATS_KEYS = ("total_regret", "average_regret", "max_regret", "rank_distribution", "welfare", "unassigned", "uncovered",
               "compute_ms")
@@ -43,7 +43,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         as_json = options["json"]
         try:
-            year = _year(options["year"])
+            year = year_from_label(options["year"])
             run_options = parse_options(options["option"])
             if options["non_respondents"]:
                 run_options["non_respondents"] = options["non_respondents"]
@@ -90,16 +90,6 @@ class Command(BaseCommand):
         lines += [f"  {a['week']:<11} {a['rotation']:<14} {a['faculty']:<10} {a['rank']:>4} {a['utility']:>7.3f}"
                   for a in output["assignments"]]
         return "\n".join(lines)
-
-
-def _year(label: str) -> AcademicYear:
-    if not str(label).isdigit():
-        raise ValidationError({"year": f"{label!r} is not a year label; give it as a number, e.g. 2026."})
-    year = AcademicYear.objects.filter(label=int(label)).first()
-    if year is None:
-        known = ", ".join(str(y) for y in AcademicYear.objects.order_by("label").values_list("label", flat=True)) or "none yet"
-        raise ValidationError({"year": f"No academic year {label}; the years are {known}."})
-    return year
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:

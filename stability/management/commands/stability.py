@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from allocation.models import Schedule
 from allocation.querysets import current_schedule
 from gtsched_site.commands import field_errors, refuse
-from preferences.models import AcademicYear
+from preferences.querysets import year_from_label
 from stability.models import NashStabilityReport
 from stability.recommendations import recommendation_sentences
 from stability.reports import stability_report_create, stability_report_for
@@ -105,12 +105,7 @@ def _schedule(raw: str) -> Schedule:
 
 def _from_year(raw: str) -> Schedule:
     text = str(raw).strip()
-    if not text.isdigit():
-        raise ValidationError({"year": f"{raw!r} is not a year label; give it as a number, e.g. --year 2026."})
-    year = AcademicYear.objects.filter(label=int(text)).first()
-    if year is None:
-        known = ", ".join(str(y) for y in AcademicYear.objects.order_by("label").values_list("label", flat=True)) or "none yet"
-        raise ValidationError({"year": f"No academic year {text}; the years are {known}."})
+    year = year_from_label(raw, example="--year 2026")
     schedule = current_schedule(year=year, include_drafts=True)  # a coordinator's command
     if schedule is None:
         raise ValidationError({"year": f"Academic year {text} has no published or draft schedule yet."})
