@@ -8,8 +8,8 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from allocation.models import AllocationRun, Schedule
-from allocation.services.chances import chances_rsd_chunk, chances_rsd_merge, chances_run_due
 from allocation.services import RUN_SOFT_TIME_LIMIT_S, RUN_TIME_LIMIT_S, allocation_run_execute, allocation_run_fail
+from allocation.services.chances import chances_rsd_chunk, chances_rsd_merge, chances_run_due
 from allocation.signals import draft_schedule_created, send
 
 logger = logging.getLogger(__name__)
