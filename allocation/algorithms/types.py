@@ -149,5 +149,6 @@ class RandomAssignment:
         """(n, W) float P[i, w], summed over rotations."""
         counts = np.asarray(self.counts).sum(axis=2)
         if counts.dtype == object:
-            return np.array([[float(x) / self.total for x in row] for row in counts.tolist()], dtype=np.float64).reshape(counts.shape)
+            # Python ints: int / int is the correctly rounded quotient however large the common denominator.
+            return np.array([[x / self.total for x in row] for row in counts.tolist()], dtype=np.float64).reshape(counts.shape)
         return counts / float(self.total)
