@@ -278,7 +278,7 @@ def test_an_infeasible_assignment_is_refused_with_a_message_naming_the_problem(c
     eligible[1, 0, 0] = False
     counts = np.zeros((3, 2, 2), dtype=np.int64)
     counts[0, 1, 0] = 4
-    counts[3 - 1, 1, 0] = 2
+    counts[2, 1, 0] = 2
     counts[1, 1, 0] = 2
     change(counts)
     with pytest.raises(ValueError, match=message):
