@@ -94,6 +94,8 @@ def explain_assignment(*, assignment: Assignment) -> dict[str, Any]:
         }
     if run.mechanism == "rsd":
         result = _explain_rsd(assignment=assignment, run=run, built=built, i=i, w=w, choices=choices)
+    elif run.mechanism in LOTTERIES:
+        result = _explain_lottery(assignment=assignment, run=run, choice=choice)
     else:
         result = _explain_optimising(assignment=assignment, run=run, built=built, i=i, w=w, choices=choices)
     result["points"] = result["points"] + caveat
@@ -175,6 +177,43 @@ def _explain_rsd(
             f"You drew {where}. By your turn the {higher} were gone, so this week — {choice} — "
             "was among the best still free for you."
         )
+    return {"summary": summary, "points": points}
+
+
+# --- lotteries over a decomposition -------------------------------------------------------------------------------
+
+LOTTERIES = {
+    "probabilistic_serial": "everyone “ate” their favourite weeks at the same speed, and the shares eaten were "
+                            "each person's chances",
+    "rsd_trading": "the chances of random serial dictatorship, after faculty traded probability of weeks "
+                   "wherever both sides gained",
+}
+
+
+def _explain_lottery(*, assignment: Assignment, run: AllocationRun, choice: str) -> dict[str, Any]:
+    """For a lottery: your chance of this week before the draw, and which schedule of the decomposition was drawn."""
+    details = run.details or {}
+    probability = assignment.mechanism_data.get("probability")
+    chance = f"{probability:.1%}" if isinstance(probability, int | float) else "an unknown"
+    size, drawn = details.get("decomposition_size"), details.get("drawn_schedule")
+    weight = details.get("drawn_weight")
+    summary = (
+        f"Before the draw you had {chance} chance of this week — {choice}. The chances came from "
+        f"{MECHANISM_LABELS.get(run.mechanism, run.mechanism)}: {LOTTERIES[run.mechanism]}."
+    )
+    points = []
+    if size and drawn:
+        share = f" (probability {weight:.2%})" if isinstance(weight, int | float) else ""
+        points.append(
+            f"Those chances were split exactly into a lottery over {size:,} complete, feasible schedules; "
+            f"schedule {drawn:,}{share} was drawn with the run's seed {run.seed}, and this week is yours in it."
+        )
+    if run.mechanism == "rsd_trading" and details.get("draws"):
+        points.append(
+            f"The RSD chances were estimated from {details['draws']:,} lotteries; {details.get('trades', 0):,} "
+            "trades of probability between faculty followed, each leaving both sides better off."
+        )
+    points.append("Nobody chose this week for you: the same seed and the same preferences draw the same schedule.")
     return {"summary": summary, "points": points}
 
 

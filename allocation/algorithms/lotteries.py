@@ -51,14 +51,16 @@ def rsd_trading(problem: Problem, *, rng: np.random.Generator, draws: int = DEFA
 
 
 def rsd_matrix(problem: Problem, *, seed: int, draws: int) -> RandomAssignment:
-    """RSD's Monte Carlo counts as an exact (n, W, R) random assignment over `draws`."""
-    weeks = rsd_chances(problem, seed=seed, stop=draws).counts
-    counts = decomposition.rotation_split(weeks, draws, eligible=problem.eligible, capacity=problem.capacity)
+    """RSD's Monte Carlo counts as an exact (n, W, R) random assignment over `draws`: a pre-assigned week sits in its
+    recorded rotation in every draw; the other holders of each week are split over the seats left (an integral flow;
+    every draw's holders fit, so their sum does)."""
+    weeks = rsd_chances(problem, seed=seed, stop=draws).counts.copy()
     pre = np.asarray(problem.preassigned, dtype=np.int64).reshape(-1, 3)
-    if len(pre):
-        # A pre-assigned week sits in its recorded rotation, whatever the split chose.
-        counts[pre[:, 0], pre[:, 1], :] = 0
-        counts[pre[:, 0], pre[:, 1], pre[:, 2]] = draws
+    weeks[pre[:, 0], pre[:, 1]] = 0
+    capacity = np.asarray(problem.capacity, dtype=np.int64).copy()
+    np.subtract.at(capacity, (pre[:, 1], pre[:, 2]), 1)
+    counts = decomposition.rotation_split(weeks, draws, eligible=problem.eligible, capacity=capacity)
+    counts[pre[:, 0], pre[:, 1], pre[:, 2]] = draws
     return RandomAssignment(counts, draws)
 
 
