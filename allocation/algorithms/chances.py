@@ -222,6 +222,7 @@ def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, tally, n_rot):
     step_of = pack(within)  # (2^R,) what a holder qualified for m takes from each subset's slack
     high = pack(within) * np.uint64(0x80)  # per m: the high bits of the bytes S ⊇ m
     low7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+    all_high = np.uint64(int("80" * n_sub, 16))  # the high bit of every subset's byte
 
     def zero_bytes(words):  # high bit set in exactly the zero bytes (no borrow between bytes)
         return ~(((words & low7) + low7) | words | low7)
@@ -231,9 +232,9 @@ def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, tally, n_rot):
     never = (zero_bytes(start)[None, :] & high[:, None]) != 0  # (2^R, W)
     nofit = np.broadcast_to((never * week_bit[None, :]).sum(axis=1, dtype=np.uint64), (draws, n_sub)).copy()
     slack = np.broadcast_to(start, (draws, n_weeks)).copy().reshape(-1)
-    prefix = _prefix_sets(cand, n_cand, week_bit)
-    steps = int(np.ceil(np.log2(n_weeks + 1)))
+    prefix, row, steps = _prefix_sets(cand, n_cand, week_bit)
     offsets = np.arange(draws, dtype=np.int64) * n_weeks
+    draw_ids = np.arange(draws, dtype=np.int64)
     one = np.uint64(1)
     nofit_flat = nofit.reshape(-1)
     for faculty in _positions_major(orders):
@@ -241,8 +242,7 @@ def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, tally, n_rot):
         if not need.any():
             continue
         m = mask[faculty]
-        chosen = _first_fitting(prefix, faculty * (n_weeks + 1), n_cand[faculty], ~nofit_flat[offsets // n_weeks * n_sub + m],
-                                need, steps)
+        chosen = _first_fitting(prefix, faculty.astype(np.int64) * row, ~nofit_flat[draw_ids * n_sub + m], need, steps)
         alive = np.flatnonzero(chosen)
         while alive.size:
             x = chosen[alive]
@@ -251,38 +251,58 @@ def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, tally, n_rot):
             chosen[alive] = x
             week = np.log2(lowest.astype(np.float64)).astype(np.int64)
             cell = offsets[alive] + week
-            s = slack[cell] - step_of[m[alive]]
+            before = slack[cell]
+            s = before - step_of[m[alive]]
             slack[cell] = s
-            full = (zero_bytes(s)[:, None] & high[None, :]) != 0  # (P, 2^R): subsets m the week no longer fits
-            nofit[alive] |= np.where(full, lowest[:, None], np.uint64(0))
+            # Only a byte that just reached zero can make the week unfit for more subsets m.
+            emptied = zero_bytes(s) & ~zero_bytes(before) & all_high
+            hit = np.flatnonzero(emptied)
+            if hit.size:
+                full = (emptied[hit, None] & high[None, :]) != 0  # (P', 2^R): subsets m the week no longer fits
+                nofit[alive[hit]] |= np.where(full, lowest[hit, None], np.uint64(0))
             tally.add(alive, faculty[alive], week)
             alive = alive[x != 0]
     return tally.result(pre)
 
 
-def _prefix_sets(cand, n_cand, week_bit):
-    """prefix[f·(W+1) + j] = the set of faculty f's j best candidate weeks (flat uint64)."""
+def _prefix_sets(cand, n_cand, week_bit):  # week_bit's dtype is the word: uint32 or uint64
+    """(prefix, row, steps): prefix[f·row + j] = the set of faculty f's j best candidate weeks (flat uint64), each
+    row padded with the full set to row = 2**steps > W entries, so a search never leaves its row."""
     n, n_weeks = cand.shape
+    steps = int(n_weeks).bit_length()
+    row = 1 << steps
     valid = np.arange(n_weeks)[None, :] < n_cand[:, None]
-    prefix = np.zeros((n, n_weeks + 1), dtype=np.uint64)
-    prefix[:, 1:] = np.cumsum(np.where(valid, week_bit[np.maximum(cand, 0)], np.uint64(0)), axis=1, dtype=np.uint64)
-    return prefix.reshape(-1)
+    word = week_bit.dtype
+    prefix = np.zeros((n, row), dtype=word)
+    sets = np.cumsum(np.where(valid, week_bit[np.maximum(cand, 0)], word.type(0)), axis=1, dtype=word)
+    prefix[:, 1:n_weeks + 1] = sets
+    prefix[:, n_weeks + 1:] = sets[:, -1:]
+    return prefix.reshape(-1), row, steps
 
 
-def _first_fitting(prefix, base, n_cand, free_weeks, need, steps):
+def _first_fitting(prefix, base, free_weeks, need, steps):
     """Per draw, the set of the first `need` candidate weeks in free_weeks (fewer when there are not enough).
 
-    That is prefix[base + j] & free for the smallest j whose popcount reaches need (j = n_cand when none does),
-    found bit by bit from the top (2**(steps-1) ≥ W): j grows by each power of two that still leaves it short.
+    That is prefix[base + j] & free for the smallest j whose popcount reaches need (the whole row's when none
+    does), found bit by bit from the top: the pointer moves up by each power of two that still leaves it short.
     """
-    short_of = np.zeros(len(base), dtype=np.int64)  # the largest j known to fall short (0 always does)
+    at = base.copy()  # the last prefix known to fall short (prefix 0, the empty set, always does)
     for step in (1 << np.arange(steps - 1, -1, -1)).tolist():
-        probe = np.minimum(short_of + step, n_cand)
-        short = np.bitwise_count(prefix[base + probe] & free_weeks) < need
-        short_of += (probe - short_of) * short
-    chosen = prefix[base + np.minimum(short_of + 1, n_cand)] & free_weeks
+        probe = at + step
+        short = np.bitwise_count(prefix.take(probe) & free_weeks) < need
+        np.copyto(at, probe, where=short)
+    chosen = prefix.take(np.minimum(at + 1, base + (1 << steps) - 1)) & free_weeks
     chosen[need < 1] = 0
     return chosen
+
+
+def _first_free(prefix, base, free_weeks, steps):
+    """_first_fitting for need = 1 everywhere: the first free candidate (a one-bit set, or 0 when none is free)."""
+    at = base.copy()
+    for step in (1 << np.arange(steps - 1, -1, -1)).tolist():
+        probe = at + step
+        np.copyto(at, probe, where=(prefix.take(probe) & free_weeks) == 0)
+    return prefix.take(np.minimum(at + 1, base + (1 << steps) - 1)) & free_weeks
 
 
 def _positions_major(orders: np.ndarray) -> np.ndarray:
@@ -298,24 +318,27 @@ def _bitset_single(orders, *, left, seats, cand, n_cand, pre, tally):
     """_bitset_batch for one rotation: a week is full when its seats run out."""
     draws, n = orders.shape
     n_weeks = cand.shape[1]
-    week_bit = np.left_shift(np.uint64(1), np.arange(n_weeks, dtype=np.uint64))
+    word = np.uint32 if n_weeks <= 32 else np.uint64  # half the memory traffic for a short year
+    week_bit = np.left_shift(word(1), np.arange(n_weeks, dtype=word))
     seats_left = np.broadcast_to(seats.astype(np.int32), (draws, n_weeks)).copy().reshape(-1)
-    full = np.broadcast_to((week_bit * (seats < 1)).sum(dtype=np.uint64), draws).copy()
-    prefix = _prefix_sets(cand, n_cand, week_bit)
-    steps = int(np.ceil(np.log2(n_weeks + 1)))
+    full = np.broadcast_to((week_bit * (seats < 1)).sum(dtype=word), draws).copy()
+    prefix, row, steps = _prefix_sets(cand, n_cand, week_bit)
     offsets = np.arange(draws, dtype=np.int64) * n_weeks
-    one = np.uint64(1)
+    one = word(1)
+    unit = bool((left == 1).all())  # everyone takes exactly one week: no popcount, no bit loop
     for faculty in _positions_major(orders):
-        need = left[faculty]
-        if not need.any():
-            continue
-        chosen = _first_fitting(prefix, faculty * (n_weeks + 1), n_cand[faculty], ~full, need, steps)
+        base = faculty.astype(np.int64) * row
+        if unit:
+            chosen = _first_free(prefix, base, ~full, steps)
+        else:
+            need = left[faculty]
+            if not need.any():
+                continue
+            chosen = _first_fitting(prefix, base, ~full, need, steps)
         alive = np.flatnonzero(chosen)
         while alive.size:
             x = chosen[alive]
-            lowest = x & (~x + one)
-            x ^= lowest
-            chosen[alive] = x
+            lowest = x if unit else x & (~x + one)
             week = np.log2(lowest.astype(np.float64)).astype(np.int64)
             cell = offsets[alive] + week
             left_after = seats_left[cell] - 1
@@ -323,6 +346,10 @@ def _bitset_single(orders, *, left, seats, cand, n_cand, pre, tally):
             now_full = left_after < 1
             full[alive[now_full]] |= lowest[now_full]
             tally.add(alive, faculty[alive], week)
+            if unit:
+                break
+            x ^= lowest
+            chosen[alive] = x
             alive = alive[x != 0]
     return tally.result(pre)
 
