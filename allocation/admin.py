@@ -3,7 +3,16 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
-from allocation.models import AllocationRun, Assignment, Comparison, PreAssignment, Schedule, ScheduleChange
+from allocation.models import (
+    AllocationRun,
+    Assignment,
+    ChanceMatrix,
+    ChanceRecomputation,
+    Comparison,
+    PreAssignment,
+    Schedule,
+    ScheduleChange,
+)
 from allocation.services import allocation_run_cancel, preassignment_validate
 from gtsched_site.admin import ReadOnlyAdmin
 
@@ -213,3 +222,21 @@ class ScheduleChangeAdmin(ReadOnlyAdmin):
     search_fields = ("schedule__name", "reason", "actor__username")
     list_select_related = ("schedule", "actor")
     date_hierarchy = "at"
+
+
+@admin.register(ChanceMatrix)
+class ChanceMatrixAdmin(ReadOnlyAdmin):
+    """A year's chances per lottery mechanism: computed by the recomputation, never edited."""
+
+    list_display = ("year", "mechanism", "computed_at", "draws", "seed", "stale")
+    list_filter = ("mechanism", "stale", "year")
+    readonly_fields = ("fingerprint", "details")
+    exclude = ("probabilities", "stderr", "summary", "faculty_ids", "week_ids")
+
+
+@admin.register(ChanceRecomputation)
+class ChanceRecomputationAdmin(ReadOnlyAdmin):
+    """Where each year's debounced recomputation of chances stands."""
+
+    list_display = ("year", "state", "due_at", "requests", "started_at", "finished_at", "error")
+    list_filter = ("state",)
