@@ -335,6 +335,15 @@ def _bitset_single(orders, *, left, seats, cand, n_cand, pre, tally):
             if not need.any():
                 continue
             chosen = _first_fitting(prefix, base, ~full, need, steps)
+        if unit and chosen.all():  # the usual case: every draw's faculty member found a week
+            week = np.log2(chosen.astype(np.float64)).astype(np.int64)
+            cell = offsets + week
+            left_after = seats_left[cell] - 1
+            seats_left[cell] = left_after
+            now_full = left_after < 1
+            full[now_full] |= chosen[now_full]
+            tally.add(None, faculty, week)
+            continue
         alive = np.flatnonzero(chosen)
         while alive.size:
             x = chosen[alive]
@@ -365,8 +374,10 @@ class _Tally:
         self.top = None if top is None else np.asarray(top, dtype=bool)
         self.hit = None if top is None else np.zeros((len(self.top), self.draws, self.n), dtype=bool)
 
-    def add(self, draw, faculty, week):
+    def add(self, draw, faculty, week):  # draw None: one pick in every draw
         self.counts += np.bincount(faculty * self.n_weeks + week, minlength=self.counts.size)
+        if draw is None:  # every draw, in order
+            draw = np.arange(self.draws)
         if self.held is not None:
             self.held[draw, faculty, week] = True
         if self.top is not None:
