@@ -2,13 +2,14 @@
 
 A SimpleRouter, so the /api/v1/ root page stays the preferences router's. Resource URLs end in a slash like
 the rest of /api/v1/ (/runs/, /runs/7/); operations on one resource do not (/runs/7/cancel, /assignments/3/why,
-later /schedules/3/publish), matching the operation paths of DESIGN §10.
+later /schedules/3/publish), matching the operation paths of DESIGN §10. The chances: /probabilities/ and the
+operation /probabilities/recompute.
 """
 
 from django.urls import include, path
 from rest_framework.routers import DynamicRoute, SimpleRouter
 
-from allocation import api
+from allocation import api, chance_api
 
 
 class OperationRouter(SimpleRouter):
@@ -26,5 +27,7 @@ router.register("assignments", api.AssignmentViewSet, basename="assignment")
 urlpatterns = [
     path("game-theory/rsd-allocation", api.RsdAllocationView.as_view(), name="rsd-allocation"),
     path("game-theory/vcg-auction", api.VcgAuctionView.as_view(), name="vcg-auction"),
+    path("probabilities/", chance_api.ProbabilitiesView.as_view(), name="probabilities"),
+    path("probabilities/recompute", chance_api.ProbabilitiesRecomputeView.as_view(), name="probabilities-recompute"),
     path("", include(router.urls)),
 ]

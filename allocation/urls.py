@@ -1,6 +1,6 @@
 from django.urls import path
 
-from allocation import schedule_views, views
+from allocation import chance_views, schedule_views, views
 
 urlpatterns = [
     path("coordinator/allocation/", views.allocation_overview, name="allocation_overview"),
@@ -11,9 +11,13 @@ urlpatterns = [
     path("coordinator/years/<int:label>/preassignments/<int:pk>/remove/", schedule_views.preassignment_delete,
          name="preassignment_delete"),
     path("coordinator/schedules/<int:pk>/weeks/", schedule_views.schedule_weeks, name="schedule_weeks"),
+    path("coordinator/years/<int:label>/chances/", chance_views.year_chances, name="year_chances"),
+    path("coordinator/years/<int:label>/chances/recompute/", chance_views.year_chances_recompute,
+         name="year_chances_recompute"),
     path("coordinator/runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("coordinator/runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("coordinator/comparisons/<int:pk>/", views.comparison_detail, name="comparison_detail"),
+    path("chances/", chance_views.my_chances, name="my_chances"),
     path("schedule/", views.my_schedule, name="my_schedule"),
     path("schedule/assignments/<int:pk>/why/", views.assignment_why, name="assignment_why"),
 ]

@@ -209,6 +209,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The lottery mechanisms (the chances API) are a subset of the run mechanisms: name both enums.
+    "ENUM_NAME_OVERRIDES": {
+        "ChanceMechanismEnum": "allocation.chance_serializers.MECHANISM_CHOICES",
+        "MechanismEnum": "allocation.serializers.MECHANISM_CHOICES",
+    },
 }
 
 # Security: strict whenever DEBUG is off; each switch can be overridden.

@@ -172,24 +172,28 @@ def chances_current(*, year: AcademicYear, mechanism: str = "rsd") -> tuple[Chan
 # --- the debounced recomputation ---------------------------------------------------------------------------------
 
 
-def chances_request(*, year_id: int, now: dt.datetime | None = None) -> ChanceRecomputation:
+def chances_request(
+    *, year_id: int, now: dt.datetime | None = None, delay_s: float | None = None,
+) -> ChanceRecomputation:
     """A change to the year's inputs: mark its chances stale and make sure one recomputation is due `debounce_s`
-    from now (a pending one moves later; a running one goes again when it finishes)."""
+    from now (a pending one moves later; a running one goes again when it finishes). `delay_s` overrides the
+    debounce: a coordinator's "Recompute now" asks with 0, and a pending recomputation is then scheduled at once."""
     now = now or timezone.now()
-    delay = float(chances_settings()["debounce_s"])
+    delay = float(chances_settings()["debounce_s"] if delay_s is None else delay_s)
     with transaction.atomic():
         record = _locked_record(year_id)
         record.requests += 1
         record.requested_at = now
         record.due_at = now + dt.timedelta(seconds=delay)
         first = record.state == ChanceRecomputation.State.IDLE
+        sooner = delay_s is not None and record.state == ChanceRecomputation.State.PENDING
         if first:
             record.state = ChanceRecomputation.State.PENDING
         elif record.state == ChanceRecomputation.State.RUNNING:
             record.again = True
         record.save()
         ChanceMatrix.objects.filter(year_id=year_id).update(stale=True)
-        if first:
+        if first or sooner:  # the task already queued wakes later; the row lock keeps the two from both running
             transaction.on_commit(lambda: _schedule(year_id, delay))
     return record
 
@@ -239,6 +243,23 @@ def chances_run_due(
     if outcome != "dispatched":  # else the chord's callback finishes it
         chances_finish(year_id=year_id, error=error)
     return outcome
+
+
+def chances_refresh(*, year: AcademicYear, force: bool = False) -> str:
+    """Recompute the year's chances now, in this process (or on the workers), when they are missing or stale or a
+    recomputation is pending — e.g. one left pending by a command whose timer thread ended with it. `force`
+    recomputes current chances too. Returns "current" (nothing to do), "running", or chances_run_due's outcome."""
+    with transaction.atomic():
+        record = _locked_record(year.pk)
+        if record.state == ChanceRecomputation.State.RUNNING:
+            return "running"
+        current = all(chances_current(year=year, mechanism=m)[1] for m in CHANCE_MECHANISMS)
+        if current and record.state == ChanceRecomputation.State.IDLE and not force:
+            return "current"
+        record.state = ChanceRecomputation.State.PENDING
+        record.due_at = timezone.now()
+        record.save()
+    return chances_run_due(year_id=year.pk)
 
 
 def chances_finish(*, year_id: int, error: str = "") -> None:
@@ -327,8 +348,19 @@ def _run_on_thread(year_id: int) -> None:
         connections.close_all()
 
 
+OVERDUE_S = 30  # a pending recomputation this long past due lost its timer (the process that set it ended)
+
+
 def chances_catch_up(*, year: AcademicYear) -> str:
-    """With no worker and no timer (eager tasks run in the request), run a due recomputation now; else report."""
+    """With no worker and no timer (eager tasks run in the request), run a due recomputation now; else report.
+    In the embedded product, a pending recomputation long overdue lost its timer thread (`manage.py demo_year`
+    ended, or the server restarted): it gets a new one."""
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) and not getattr(settings, "GTSCHED_RUNS_IN_BACKGROUND", False):
         return chances_run_due(year_id=year.pk)
+    overdue = timezone.now() - dt.timedelta(seconds=OVERDUE_S)
+    lost = ChanceRecomputation.objects.filter(
+        year=year, state=ChanceRecomputation.State.PENDING, due_at__lt=overdue,
+    ).exists()
+    if lost and getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        _schedule(year.pk, 0.0)
     return "scheduled"
