@@ -17,7 +17,7 @@ MECHANISM_CHOICES = [
     ("min_cost_flow", "Min-cost flow"),
     ("cp_sat", "CP-SAT (constraints and fairness)"),
     ("vcg", "VCG (reported values, with payments)"),
-    ("probabilistic_serial", "Probabilistic serial (lottery, envy-free chances)"),
+    ("probabilistic_serial", "Probabilistic serial (lottery, efficient chances)"),
     ("rsd_trading", "RSD + probability trading (lottery)"),
 ]
 assert [m for m, _ in MECHANISM_CHOICES] == list(MECHANISMS), "Describe every registered mechanism here."
@@ -30,7 +30,8 @@ MECHANISM_HELP = {
     "cp_sat": "A constraint solver: fairness tiers, holiday limits and back-to-back rules that the others cannot express.",
     "vcg": "Maximises the reported values (0–100) and charges each person the cost their presence imposes on others.",
     "probabilistic_serial": "Everyone \"eats\" their favourite weeks at the same speed; the shares eaten are each "
-                            "person's chances, and one schedule is drawn from them. Nobody envies another's chances.",
+                            "person's chances, and one schedule is drawn from them. When everyone serves one week, nobody "
+                            "would swap chances with anyone else.",
     "rsd_trading": "RSD's chances, then faculty trade probability of weeks when both gain; one schedule is drawn from "
                    "the traded chances. Everyone is at least as happy as under plain RSD.",
 }

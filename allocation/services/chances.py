@@ -349,6 +349,7 @@ def _run_on_thread(year_id: int) -> None:
 
 
 OVERDUE_S = 30  # a pending recomputation this long past due lost its timer (the process that set it ended)
+OVERDUE_BROKER_S = 600  # … or, with a broker, its task
 
 
 def chances_catch_up(*, year: AcademicYear) -> str:
@@ -357,10 +358,13 @@ def chances_catch_up(*, year: AcademicYear) -> str:
     ended, or the server restarted): it gets a new one."""
     if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) and not getattr(settings, "GTSCHED_RUNS_IN_BACKGROUND", False):
         return chances_run_due(year_id=year.pk)
-    overdue = timezone.now() - dt.timedelta(seconds=OVERDUE_S)
+    eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+    # With a broker, a task lost with its worker or broker is queued again after a longer wait; running it twice
+    # is harmless (the row lock lets one claim it).
+    overdue = timezone.now() - dt.timedelta(seconds=OVERDUE_S if eager else OVERDUE_BROKER_S)
     lost = ChanceRecomputation.objects.filter(
         year=year, state=ChanceRecomputation.State.PENDING, due_at__lt=overdue,
     ).exists()
-    if lost and getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    if lost:
         _schedule(year.pk, 0.0)
     return "scheduled"
