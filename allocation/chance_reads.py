@@ -113,8 +113,12 @@ def listed_chances(matrix: ChanceMatrix, row: int, weeks: list[Week]) -> list[di
     return out
 
 
-def week_seats(year: AcademicYear) -> dict[int, int]:
-    """Week id -> seats to fill that week (coverage demand summed over rotations)."""
+def week_seats(year: AcademicYear, matrix: ChanceMatrix | None = None) -> dict[int, int]:
+    """Week id -> seats to fill that week: as the matrix was computed (its problem's capacities, which spread the
+    total load over the slots when the year gives no per-slot demand), else the coverage demand summed."""
+    seats = (matrix.details or {}).get("seats") if matrix is not None else None
+    if seats is not None and len(seats) == len(matrix.week_ids):
+        return {int(pk): int(n) for pk, n in zip(matrix.week_ids, seats, strict=True)}
     rows = CoverageDemand.objects.filter(week__year=year).values("week_id").annotate(seats=Sum("count"))
     return {row["week_id"]: int(row["seats"] or 0) for row in rows}
 

@@ -89,7 +89,11 @@ def _refresh_if_stale(year: AcademicYear, mechanism: str) -> YearChances:
 
 def _faculty_context(faculty: Faculty, year: AcademicYear, chances: YearChances) -> dict[str, Any]:
     matrix = chances.matrix
-    submitted = PreferenceSubmission.objects.filter(faculty=faculty, year=year).counting().exists()
+    counting = PreferenceSubmission.objects.filter(faculty=faculty, year=year).counting().order_by("-version").first()
+    submitted = counting is not None
+    # An accept list has no order: its weeks get no choice numbers, and "first choice" / "top 3" would only name
+    # the seeded tie-break, so the page shows how many accepted weeks to expect instead.
+    unordered = counting is not None and counting.preference_type == "binary"
     row = faculty_row(matrix, faculty.pk) if matrix is not None else None
     # chances from before their first submission list no week of theirs: they would read as 0 %, so wait instead
     before_them = row is not None and submitted and chances.stale and not matrix.summary[row].get("listed")
@@ -106,6 +110,8 @@ def _faculty_context(faculty: Faculty, year: AcademicYear, chances: YearChances)
         "before_them": before_them,
         "rows": weeks,
         "summary": summary,
+        "unordered": unordered,
+        "accepted_expected": f"{sum(w['probability'] for w in weeks):.1f}",
         "top1": _percent(summary.get("top1")),
         "top3": _percent(summary.get("top3")),
         "expected_rank": "—" if summary.get("expected_rank") is None else f"{summary['expected_rank']:.2f}",
@@ -121,7 +127,7 @@ def _percent(value: float | None) -> str:
 @require_GET
 def my_chances(request: HttpRequest) -> HttpResponse:
     faculty_id = request.GET.get("faculty")
-    if faculty_id and faculty_id.isdigit() and is_coordinator(request.user):
+    if faculty_id and faculty_id.isascii() and faculty_id.isdigit() and is_coordinator(request.user):
         faculty = get_object_or_404(faculty_for_user(request.user), pk=int(faculty_id))
     else:
         faculty = faculty_for_user(request.user).filter(user=request.user).first()
@@ -186,7 +192,7 @@ def _year_context(year: AcademicYear, chances: YearChances) -> dict[str, Any]:
             holidays=[w.is_holiday for w in weeks],
             title=f"Chance of each week for each faculty member under {chances.label}, {year}",
         ),
-        "contested": contested_weeks(matrix, weeks, week_seats(year)),
+        "contested": contested_weeks(matrix, weeks, week_seats(year, matrix)),
         "details": matrix.details or {},
         "faculty_count": len(matrix.faculty_ids),
         "week_count": len(weeks),

@@ -68,6 +68,6 @@ def chances_rsd_chunk_task(year_id: int, seed: int, start: int, stop: int, finge
 
 
 @shared_task(acks_late=True)
-def chances_rsd_merge_task(chunks: list, year_id: int, seed: int, fingerprint: str) -> str:
+def chances_rsd_merge_task(chunks: list, year_id: int, seed: int, fingerprint: str, token: str = "") -> str:
     """The chord's callback: add the chunks' counts, store RSD's chances, finish the recomputation."""
-    return chances_rsd_merge(year_id=year_id, seed=seed, fingerprint=fingerprint, chunks=chunks)
+    return chances_rsd_merge(year_id=year_id, seed=seed, fingerprint=fingerprint, chunks=chunks, token=token)

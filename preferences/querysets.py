@@ -56,7 +56,7 @@ def access_year(label: int) -> AcademicYear:
 def year_from_label(raw, *, field: str = "year", example: str = "2026") -> AcademicYear:
     """The academic year a command or form names by label, or a ValidationError on `field` naming the known years."""
     text = str(raw).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValidationError({field: f"{raw!r} is not a year label; give it as a number, e.g. {example}."})
     year = AcademicYear.objects.filter(label=int(text)).first()
     if year is None:

@@ -29,14 +29,13 @@ def lottery_top_chances(problem: Problem, weights, schedules, total: int) -> np.
     """(n, len(TOP)) exact top-k chances of a lottery over schedules (rows (i, w, r)) with integer weights."""
     top = top_weeks(problem)
     n = problem.n_faculty
-    out = np.zeros((n, len(TOP)), dtype=np.float64)
+    mass = [[0] * len(TOP) for _ in range(n)]  # Python ints: the weights may have hundreds of digits
     for weight, rows in zip(weights, schedules, strict=True):
         rows = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
         for k in range(len(TOP)):
-            got = np.zeros(n, dtype=bool)
-            got[rows[top[k, rows[:, 0], rows[:, 1]], 0]] = True
-            out[got, k] += weight
-    return out / total
+            for i in np.unique(rows[top[k, rows[:, 0], rows[:, 1]], 0]).tolist():
+                mass[i][k] += weight
+    return np.array([[m / total for m in row] for row in mass], dtype=np.float64).reshape(n, len(TOP))
 
 
 def envy(probabilities: np.ndarray, utility: np.ndarray, demand: np.ndarray) -> np.ndarray:
@@ -57,7 +56,8 @@ def comparison_row(problem: Problem, probabilities: np.ndarray, top_chances: np.
     """One mechanism's line in the side-by-side: mean expected rank, share getting a top-3 week (mean top-3 chance
     over those who listed a week), share with envy above 0.001, mean envy."""
     listed_any = np.asarray(problem.listed).any(axis=1) & (np.asarray(problem.demand) > 0)
-    ranks = expected_rank(probabilities, problem.rank)
+    # Only those who listed weeks: a non-respondent's "rank" is the seeded tie-break, not a preference.
+    ranks = np.where(listed_any, expected_rank(probabilities, problem.rank), np.nan)
     e = envy(probabilities, problem.utility, problem.demand)
     k3 = TOP.index(3)
     return {

@@ -150,7 +150,7 @@ def rsd_batch(
     cand = np.where(np.arange(n_weeks)[None, :] < n_cand[:, None], order, -1).astype(np.int64)
 
     tally = _Tally((draws, n, n_weeks), holdings, top)
-    qualified = mask.max(axis=1)
+    qualified = mask.max(axis=1, initial=0)
     packable = n_rot <= 3 and (free @ ((np.arange(1 << n_rot)[:, None] & bits[None, :]) != 0).T).max(initial=0) <= 255
     if method == "auto" and n_weeks <= 64 and packable and ((mask == qualified[:, None]) | (mask == 0)).all():
         return _bitset_batch(orders, left=left, free=free, mask=qualified, cand=cand, n_cand=n_cand,

@@ -92,13 +92,14 @@ def probability_trade(
     fits = total * 2 * max(int(h.max(initial=0)), 1) < _INT64_SAFE
     work_dtype = np.int64 if fits else object
     x = np.array(counts, dtype=work_dtype)
-    book = _PairBook(x=x, total=total, h=h, movable=movable)
+    # Nobody to trade with, or no weeks to trade: nothing moves.
+    book = _PairBook(x=x, total=total, h=h, movable=movable) if p.n_faculty > 1 and p.n_weeks > 1 else None
     threshold = Fraction(epsilon) * total  # a trade counts when its gain (in counts) exceeds ε·T
     before = _happiness(h, x)
 
     trades: list[tuple[int, ...]] = []
     converged = True
-    while True:
+    while book is not None:
         best = book.best()
         if best is None or Fraction(best[0]) <= threshold:
             break

@@ -36,14 +36,16 @@ from allocation.algorithms.types import RandomAssignment
 from allocation.models import ChanceMatrix, ChanceRecomputation
 from allocation.problem import YearProblem, year_problem
 from gtsched_site.serialization import jsonable
-from preferences.models import AcademicYear
+from preferences.models import AcademicYear, Faculty, Week
 
 logger = logging.getLogger(__name__)
 
 RECOMPUTE_TASK = "allocation.tasks.chances_recompute_task"
 CHUNK_TASK = "allocation.tasks.chances_rsd_chunk_task"
 MERGE_TASK = "allocation.tasks.chances_rsd_merge_task"
-DEFAULTS = {"debounce_s": 60, "draws": DEFAULT_DRAWS, "seed": 20_260_706, "chunks": 4, "running_stale_s": 1800}
+# running_stale_s: a recomputation running this long is taken as lost (its worker, thread or chord died); the
+# three mechanisms on a 300-faculty year take seconds.
+DEFAULTS = {"debounce_s": 60, "draws": DEFAULT_DRAWS, "seed": 20_260_706, "chunks": 4, "running_stale_s": 600}
 
 
 def chances_settings() -> dict[str, Any]:
@@ -111,7 +113,10 @@ def _exact(*, built, mechanism, matrix: RandomAssignment, draws, seed, details, 
     probabilities = matrix.week_probabilities()
     return Chances(
         mechanism=mechanism, draws=draws, seed=seed, built=built, probabilities=probabilities,
-        stderr=np.zeros_like(probabilities), top=top,
+        # RSD + trading starts from `draws` lotteries: its chances carry their binomial error (trading moves
+        # probability exactly and adds none); probabilistic serial is exact.
+        stderr=np.sqrt(probabilities * (1 - probabilities) / draws) if draws else np.zeros_like(probabilities),
+        top=top,
         details={**details, "decomposition_size": lottery.size, "compute_ms": _ms(started)},
     )
 
@@ -135,6 +140,7 @@ def chances_store(*, year: AcademicYear, chances: Chances, computed_at: dt.datet
             "listed": listed[np.argsort(problem.rank[i, listed], kind="stable")].tolist(),
         })
     chances.details["comparison"] = chance_stats.comparison_row(problem, chances.probabilities, chances.top)
+    chances.details["seats"] = np.asarray(problem.capacity).sum(axis=1).tolist()
     current = year_problem(year=year, seed=chances.seed).inputs_digest
     matrix, _ = ChanceMatrix.objects.update_or_create(
         year=year, mechanism=chances.mechanism,
@@ -160,6 +166,10 @@ def chances_current(*, year: AcademicYear, mechanism: str = "rsd") -> tuple[Chan
     matrix = ChanceMatrix.objects.filter(year=year, mechanism=mechanism).first()
     if matrix is None:
         return None, False
+    if not _still_names_its_rows(matrix):
+        # A week or faculty member it was computed for was deleted: its columns and rows no longer line up with
+        # anything a page could show. It waits for the recomputation the deletion's edit asks for.
+        return None, False
     if matrix.stale:
         return matrix, False
     fresh = year_problem(year=year, seed=matrix.seed).inputs_digest == matrix.fingerprint
@@ -167,6 +177,12 @@ def chances_current(*, year: AcademicYear, mechanism: str = "rsd") -> tuple[Chan
         ChanceMatrix.objects.filter(pk=matrix.pk).update(stale=True)
         matrix.stale = True
     return matrix, fresh
+
+
+def _still_names_its_rows(matrix: ChanceMatrix) -> bool:
+    weeks, faculty = set(matrix.week_ids), set(matrix.faculty_ids)
+    return (Week.objects.filter(pk__in=weeks).count() == len(weeks)
+            and Faculty.objects.filter(pk__in=faculty).count() == len(faculty))
 
 
 # --- the debounced recomputation ---------------------------------------------------------------------------------
@@ -185,10 +201,11 @@ def chances_request(
         record.requests += 1
         record.requested_at = now
         record.due_at = now + dt.timedelta(seconds=delay)
-        first = record.state == ChanceRecomputation.State.IDLE
+        first = record.state == ChanceRecomputation.State.IDLE or _lost(record, now)
         sooner = delay_s is not None and record.state == ChanceRecomputation.State.PENDING
         if first:
             record.state = ChanceRecomputation.State.PENDING
+            record.again = False
         elif record.state == ChanceRecomputation.State.RUNNING:
             record.again = True
         record.save()
@@ -196,6 +213,14 @@ def chances_request(
         if first or sooner:  # the task already queued wakes later; the row lock keeps the two from both running
             transaction.on_commit(lambda: _schedule(year_id, delay))
     return record
+
+
+def _lost(record: ChanceRecomputation, now: dt.datetime) -> bool:
+    """A recomputation RUNNING for longer than any can take: its worker, thread or chord died with it."""
+    return (
+        record.state == ChanceRecomputation.State.RUNNING and record.started_at is not None
+        and record.started_at < now - dt.timedelta(seconds=float(chances_settings()["running_stale_s"]))
+    )
 
 
 def _locked_record(year_id: int) -> ChanceRecomputation:
@@ -213,14 +238,10 @@ def chances_run_due(
     """Run the year's pending recomputation if it is due. Returns what happened: "idle" (nothing pending),
     "running" (another one runs), "waiting" (not due yet: rescheduled), "done" or "failed"."""
     now = now or timezone.now()
-    config = chances_settings()
     with transaction.atomic():
         record = _locked_record(year_id)
         state = record.state
-        lost = (
-            state == ChanceRecomputation.State.RUNNING and record.started_at is not None
-            and record.started_at < now - dt.timedelta(seconds=config["running_stale_s"])
-        )
+        lost = _lost(record, now)
         if state == ChanceRecomputation.State.RUNNING and not lost:
             return "running"
         if state == ChanceRecomputation.State.IDLE:
@@ -234,14 +255,15 @@ def chances_run_due(
         record.again = False
         record.error = ""
         record.save()
+    token = now.isoformat()  # names this run: only it may finish the row (a late or stray finish does nothing)
     outcome, error = "done", ""
     try:
-        outcome = (compute or chances_recompute)(year=AcademicYear.objects.get(pk=year_id)) or "done"
+        outcome = (compute or chances_recompute)(year=AcademicYear.objects.get(pk=year_id), token=token) or "done"
     except Exception as exc:  # recorded on the row and logged; the next change tries again
         logger.exception("Recomputing the chances of year %s failed", year_id)
         outcome, error = "failed", f"{type(exc).__name__}: {exc}"
     if outcome != "dispatched":  # else the chord's callback finishes it
-        chances_finish(year_id=year_id, error=error)
+        chances_finish(year_id=year_id, token=token, error=error)
     return outcome
 
 
@@ -251,21 +273,28 @@ def chances_refresh(*, year: AcademicYear, force: bool = False) -> str:
     recomputes current chances too. Returns "current" (nothing to do), "running", or chances_run_due's outcome."""
     with transaction.atomic():
         record = _locked_record(year.pk)
-        if record.state == ChanceRecomputation.State.RUNNING:
+        if record.state == ChanceRecomputation.State.RUNNING and not _lost(record, timezone.now()):
             return "running"
         current = all(chances_current(year=year, mechanism=m)[1] for m in CHANCE_MECHANISMS)
         if current and record.state == ChanceRecomputation.State.IDLE and not force:
             return "current"
         record.state = ChanceRecomputation.State.PENDING
         record.due_at = timezone.now()
+        record.again = False
         record.save()
     return chances_run_due(year_id=year.pk)
 
 
-def chances_finish(*, year_id: int, error: str = "") -> None:
-    """End the running recomputation: idle, or pending again when a change arrived while it ran."""
+def chances_finish(*, year_id: int, token: str, error: str = "") -> bool:
+    """End the running recomputation `token` names: idle, or pending again when a change arrived while it ran.
+    False (and nothing changed) when that run is no longer the running one: it finished already, or was taken
+    over as lost."""
     with transaction.atomic():
         record = _locked_record(year_id)
+        if record.state != ChanceRecomputation.State.RUNNING or record.started_at is None or (
+            record.started_at.isoformat() != token
+        ):
+            return False
         record.finished_at = timezone.now()
         record.error = error
         if record.again:
@@ -276,9 +305,10 @@ def chances_finish(*, year_id: int, error: str = "") -> None:
         else:
             record.state = ChanceRecomputation.State.IDLE
         record.save()
+    return True
 
 
-def chances_recompute(*, year: AcademicYear) -> str:
+def chances_recompute(*, year: AcademicYear, token: str = "") -> str:
     """Compute and store every lottery mechanism's chances for the year, on the same inputs and seed.
 
     The exact mechanisms are computed here; RSD's Monte Carlo draws go out as a Celery chord of block-aligned
@@ -293,7 +323,7 @@ def chances_recompute(*, year: AcademicYear) -> str:
                                                          draws=draws))
     header = [current_app.tasks[CHUNK_TASK].s(year.pk, seed, a, b, built.inputs_digest)
               for a, b in draw_ranges(draws, chunks)]
-    chord(header)(current_app.tasks[MERGE_TASK].s(year.pk, seed, built.inputs_digest))
+    chord(header)(current_app.tasks[MERGE_TASK].s(year.pk, seed, built.inputs_digest, token))
     return "dispatched"
 
 
@@ -308,24 +338,38 @@ def chances_rsd_chunk(*, year_id: int, seed: int, start: int, stop: int, fingerp
             "compute_ms": _ms(started)}
 
 
-def chances_rsd_merge(*, year_id: int, seed: int, fingerprint: str, chunks: list[dict[str, Any] | None]) -> str:
-    """Add the chunks' exact counts, store RSD's matrix and finish the recomputation."""
+def chances_rsd_merge(
+    *, year_id: int, seed: int, fingerprint: str, chunks: list[dict[str, Any] | None], token: str = "",
+) -> str:
+    """Add the chunks' exact counts, store RSD's matrix and finish the recomputation `token` names.
+
+    Counts drawn on inputs that changed meanwhile (a chunk saw it, or the inputs differ now) are not stored: the
+    recomputation finishes and asks for another one. A failure is recorded on the row before it is raised.
+    """
     try:
         year = AcademicYear.objects.get(pk=year_id)
-        if any(chunk is None for chunk in chunks):
-            return "stale"  # the inputs changed under the chunks: the change that did it asked for another run
         built = year_problem(year=year, seed=seed)
+        if any(chunk is None for chunk in chunks) or built.inputs_digest != fingerprint:
+            chances_finish(year_id=year_id, token=token)
+            chances_request(year_id=year_id)
+            return "stale"
+        n, n_weeks = built.problem.n_faculty, built.problem.n_weeks
         total = ChanceCounts(
-            np.sum([np.asarray(c["counts"], dtype=np.int64) for c in chunks], axis=0), sum(c["draws"] for c in chunks),
-            np.sum([np.asarray(c["hits"], dtype=np.int64) for c in chunks], axis=0),
+            sum((np.asarray(c["counts"], dtype=np.int64).reshape(n, n_weeks) for c in chunks),
+                np.zeros((n, n_weeks), dtype=np.int64)),
+            sum(c["draws"] for c in chunks),
+            sum((np.asarray(c["hits"], dtype=np.int64).reshape(n, len(TOP)) for c in chunks),
+                np.zeros((n, len(TOP)), dtype=np.int64)),
         )
         chances = rsd_from_counts(built=built, counts=total, seed=seed,
                                   compute_ms=round(sum(c["compute_ms"] for c in chunks), 1))
         chances.details["chunks"] = len(chunks)
         chances_store(year=year, chances=chances)
-        return "done"
-    finally:
-        chances_finish(year_id=year_id)
+    except Exception as exc:
+        chances_finish(year_id=year_id, token=token, error=f"{type(exc).__name__}: {exc}")
+        raise
+    chances_finish(year_id=year_id, token=token)
+    return "done"
 
 
 def _schedule(year_id: int, delay: float) -> None:
@@ -362,9 +406,11 @@ def chances_catch_up(*, year: AcademicYear) -> str:
     # With a broker, a task lost with its worker or broker is queued again after a longer wait; running it twice
     # is harmless (the row lock lets one claim it).
     overdue = timezone.now() - dt.timedelta(seconds=OVERDUE_S if eager else OVERDUE_BROKER_S)
-    lost = ChanceRecomputation.objects.filter(
-        year=year, state=ChanceRecomputation.State.PENDING, due_at__lt=overdue,
-    ).exists()
+    record = ChanceRecomputation.objects.filter(year=year).first()
+    lost = record is not None and (
+        (record.state == ChanceRecomputation.State.PENDING and record.due_at is not None and record.due_at < overdue)
+        or _lost(record, timezone.now())
+    )
     if lost:
-        _schedule(year.pk, 0.0)
+        _schedule(year.pk, 0.0)  # chances_run_due takes a lost running one over
     return "scheduled"

@@ -43,7 +43,7 @@ class Counting:
         self.calls = 0
         self.pause = pause
 
-    def __call__(self, *, year) -> str:
+    def __call__(self, *, year, **_) -> str:
         self.calls += 1
         time.sleep(self.pause)
         return "done"
@@ -77,7 +77,7 @@ def test_a_change_while_running_queues_exactly_one_more_run(tiny):
     chances_request(year_id=year.pk, now=T0)
     seen = []
 
-    def compute(*, year):
+    def compute(*, year, **_):
         # A submission arrives while this runs: it must not start a second run, only mark this one to go again.
         record = chances_request(year_id=year.pk, now=T0 + dt.timedelta(seconds=70))
         seen.append(record.state)
@@ -99,7 +99,7 @@ def test_a_failed_recomputation_is_recorded_and_the_next_change_tries_again(tiny
     ChanceRecomputation.objects.filter(year=year).delete()
     chances_request(year_id=year.pk, now=T0)
 
-    def broken(*, year):
+    def broken(*, year, **_):
         raise RuntimeError("solver exploded")
 
     assert chances_run_due(year_id=year.pk, now=T0 + dt.timedelta(seconds=60), compute=broken) == "failed"

@@ -75,7 +75,7 @@ def _whole(raw: str | None, name: str, low: int, high: int, errors: dict[str, st
     if raw is None:
         return None
     text = str(raw).strip().replace("_", "").replace(",", "")
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         errors[name] = f"{raw!r} is not a whole number from {low:,} to {high:,}."
         return None
     return int(text)
