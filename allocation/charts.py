@@ -10,7 +10,8 @@ from allocation.algorithms.registry import MECHANISM_LABELS
 from gtsched_site.charts import INK, MUTED, PALETTE, bar_chart_svg, fmt, nice_axis_max, num, open_svg, ordinal, y_axis
 
 # Two-line axis labels for narrow charts.
-MECHANISM_SHORT = {"rsd": "RSD", "least_regret": "Least|regret", "min_cost_flow": "Min-cost|flow", "cp_sat": "CP-SAT", "vcg": "VCG"}
+MECHANISM_SHORT = {"rsd": "RSD", "least_regret": "Least|regret", "min_cost_flow": "Min-cost|flow", "cp_sat": "CP-SAT", "vcg": "VCG",
+                   "probabilistic_serial": "Prob.|serial", "rsd_trading": "RSD +|trading"}
 
 
 
