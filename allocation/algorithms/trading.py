@@ -133,6 +133,9 @@ class _PairBook:
     def __init__(self, *, x: np.ndarray, total: int, h: np.ndarray, movable: np.ndarray) -> None:
         self.x, self.total, self.h, self.movable = x, total, h, movable
         self.week_sum = x.sum(axis=2)
+        # holds[i, w]: i holds some probability of week w it could hand on. Only such weeks can be given, so a
+        # pair's week-pair table need only span the two supports (a few weeks each, not all W).
+        self.holds = (np.where(movable, x, 0) > 0).any(axis=2)
         n = x.shape[0]
         self.gain = np.full((n, n), -1, dtype=x.dtype)
         self.cell = np.zeros((n, n), dtype=np.int64)
@@ -142,23 +145,41 @@ class _PairBook:
     def _evaluate(self, giver: np.ndarray, taker: np.ndarray) -> None:
         """Recompute gain and cell of pairs (giver[k], taker[k]), giver < taker, in chunks of week-pair tables."""
         n_weeks = self.x.shape[1]
-        step = max(1, _CHUNK // max(n_weeks * n_weeks, 1))
+        width = max(1, int(self.holds.sum(axis=1).max(initial=0)))
+        step = max(1, _CHUNK // (width * width))
         for start in range(0, len(giver), step):
             a_of, b_of = giver[start:start + step], taker[start:start + step]
-            gain = self._table(a_of, b_of).reshape(len(a_of), -1)
-            cell = gain.argmax(axis=1)  # first maximum: lowest a, then lowest b
-            self.gain[a_of, b_of] = gain[np.arange(len(a_of)), cell]
-            self.cell[a_of, b_of] = cell
+            gain, weeks_a, weeks_b = self._table(a_of, b_of)
+            flat = gain.reshape(len(a_of), -1)
+            best = flat.argmax(axis=1)  # first maximum: supports are in week order, so lowest a, then lowest b
+            i, j = np.divmod(best, gain.shape[2])
+            rows = np.arange(len(a_of))
+            self.gain[a_of, b_of] = flat[rows, best]
+            self.cell[a_of, b_of] = np.minimum(weeks_a[rows, i], n_weeks - 1) * n_weeks + np.minimum(
+                weeks_b[rows, j], n_weeks - 1)
 
-    def _table(self, giver: np.ndarray, taker: np.ndarray) -> np.ndarray:
-        """(k, W, W) gain of the best trade of each pair for each week pair (a, b); 0 where none is beneficial."""
-        u, v = self._offer(giver, taker), self._offer(taker, giver)
-        q = np.minimum(u[:, :, None], v[:, None, :])  # q[k, a, b]
-        h_a, h_b = self.h[giver], self.h[taker]
-        gain_a = h_a[:, None, :] - h_a[:, :, None]  # [k, a, b] = h_A(b) − h_A(a)
-        gain_b = h_b[:, :, None] - h_b[:, None, :]  # [k, a, b] = h_B(a) − h_B(b)
+    def _table(self, giver: np.ndarray, taker: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(gain, weeks_a, weeks_b): gain[k, i, j] of the trade of week weeks_a[k, i] (given by the giver) for
+        weeks_b[k, j] (given by the taker), 0 where none is beneficial. weeks_* are each party's support in week
+        order, padded with W (a week nobody holds)."""
+        weeks_a, weeks_b = self._support(giver), self._support(taker)
+        pad = np.zeros((len(giver), 1), dtype=self.x.dtype)
+        u = np.take_along_axis(np.concatenate([self._offer(giver, taker), pad], axis=1), weeks_a, axis=1)
+        v = np.take_along_axis(np.concatenate([self._offer(taker, giver), pad], axis=1), weeks_b, axis=1)
+        q = np.minimum(u[:, :, None], v[:, None, :])  # q[k, i, j]
+        h = np.concatenate([self.h, np.zeros((self.h.shape[0], 1), dtype=self.h.dtype)], axis=1)
+        h_a, h_b = h[giver], h[taker]
+        gain_a = np.take_along_axis(h_a, weeks_b, axis=1)[:, None, :] - np.take_along_axis(h_a, weeks_a, axis=1)[:, :, None]
+        gain_b = np.take_along_axis(h_b, weeks_a, axis=1)[:, :, None] - np.take_along_axis(h_b, weeks_b, axis=1)[:, None, :]
         both = (gain_a > 0) & (gain_b > 0) & (q > 0)
-        return np.where(both, q * (gain_a + gain_b).astype(q.dtype), 0)
+        return np.where(both, q * (gain_a + gain_b).astype(q.dtype), 0), weeks_a, weeks_b
+
+    def _support(self, people: np.ndarray) -> np.ndarray:
+        """(k, K) the weeks each person holds (self.holds) in week order, padded with W."""
+        mask = self.holds[people]
+        width = max(1, int(mask.sum(axis=1).max(initial=0)))
+        order = np.argsort(~mask, axis=1, kind="stable")[:, :width]
+        return np.where(np.take_along_axis(mask, order, axis=1), order, mask.shape[1])
 
     def _offer(self, giver: np.ndarray, taker: np.ndarray) -> np.ndarray:
         """(k, W) most the giver can hand the taker in each week: its largest movable slot the taker may serve,
@@ -197,6 +218,7 @@ class _PairBook:
         x[giver, b, r_b] += q
         for i in (giver, taker):
             self.week_sum[i] = x[i].sum(axis=1)
+            self.holds[i] = (np.where(self.movable[i], x[i], 0) > 0).any(axis=1)
         if self.week_sum[giver, b] > total or self.week_sum[taker, a] > total:
             raise RuntimeError("probability_trade: a trade broke the one-slot-a-week bound (a bug).")
         n = self.gain.shape[0]
