@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from allocation.services.chances import chances_recompute
 from tests.allocation.helpers import submit
 from tests.factories import FacultyFactory, RotationFactory, make_year
 
@@ -42,4 +43,18 @@ def contested(db, inpatient):
     year.roster.set(people.values())
     for person in people.values():
         submit(person, year, [0, 1, 2, 3])
+    return year, people
+
+
+@pytest.fixture
+def few_chance_draws(settings):
+    """Chances from 500 lotteries in two chunks, seed 7: quick, and still two chunks merged."""
+    settings.GTSCHED_CHANCES = {"draws": 500, "chunks": 2, "debounce_s": 60, "seed": 7}
+
+
+@pytest.fixture
+def computed(tiny, few_chance_draws):
+    """The tiny year with every lottery mechanism's chances computed and stored."""
+    year, people = tiny
+    chances_recompute(year=year)
     return year, people

@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from allocation.models import ChanceMatrix, ChanceRecomputation
-from allocation.services.chances import chances_recompute, chances_request
+from allocation.services.chances import chances_request
 from tests.allocation.helpers import submit
 from tests.factories import CoordinatorFactory
 
@@ -19,15 +19,8 @@ RECOMPUTE = "/api/v1/probabilities/recompute"
 
 
 @pytest.fixture(autouse=True)
-def few_draws(settings):
-    settings.GTSCHED_CHANCES = {"draws": 500, "chunks": 2, "debounce_s": 60, "seed": 7}
-
-
-@pytest.fixture
-def computed(tiny):
-    year, people = tiny
-    chances_recompute(year=year)
-    return year, people
+def few_draws(few_chance_draws):
+    """500 lotteries in two chunks, seed 7 (tests/allocation/conftest.py)."""
 
 
 def _client(user=None) -> APIClient:

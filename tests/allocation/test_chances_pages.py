@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from allocation.chance_charts import chances_heatmap_svg, shade
 from allocation.models import ChanceMatrix, ChanceRecomputation
-from allocation.services.chances import chances_recompute, chances_request
+from allocation.services.chances import chances_request
 from tests.allocation.helpers import submit
 from tests.factories import CoordinatorFactory, FacultyFactory
 
@@ -23,15 +23,8 @@ BEING_RECOMPUTED = "Your chances are being recomputed after recent changes"
 
 
 @pytest.fixture(autouse=True)
-def few_draws(settings):
-    settings.GTSCHED_CHANCES = {"draws": 500, "chunks": 2, "debounce_s": 60, "seed": 7}
-
-
-@pytest.fixture
-def computed(tiny):
-    year, people = tiny
-    chances_recompute(year=year)
-    return year, people
+def few_draws(few_chance_draws):
+    """500 lotteries in two chunks, seed 7 (tests/allocation/conftest.py)."""
 
 
 def _page(client, user, url=None, **extra):
