@@ -81,10 +81,11 @@ def _draw(problem: Problem, matrix: RandomAssignment, *, rng, mechanism: str, st
         raise RuntimeError(f"{mechanism}: the decomposition does not reproduce the matrix ({'; '.join(broken[:3])}).")
     k = decomposition.draw(lottery, rng)
     rows = sort_assignments(lottery.schedules[k])
-    week_counts = np.asarray(matrix.counts).sum(axis=2)
-    probability = np.array([float(week_counts[i, w]) / matrix.total for i, w in rows[:, :2].tolist()], dtype=np.float64)
-    pre = {tuple(x) for x in np.asarray(problem.preassigned).reshape(-1, 3).tolist()}
-    preassigned = np.array([tuple(x) in pre for x in rows.tolist()], dtype=bool)
+    probability = matrix.week_probabilities()[rows[:, 0], rows[:, 1]]
+    pre = np.asarray(problem.preassigned, dtype=np.int64).reshape(-1, 3)
+    is_pre = np.zeros(problem.eligible.shape, dtype=bool)
+    is_pre[pre[:, 0], pre[:, 1], pre[:, 2]] = True
+    preassigned = is_pre[rows[:, 0], rows[:, 1], rows[:, 2]]
     n = problem.n_faculty
     per_assignment = {"probability": probability, "preassigned": preassigned}
     for array in per_assignment.values():
