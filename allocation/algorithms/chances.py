@@ -7,8 +7,12 @@ with several rotations is the same Hall check over rotation subsets (see rsd's d
 same; rsd then fixes rotations by a flow, which does not change who holds which week.
 
 Vectorised across draws: the Python loop runs over lottery positions (n steps), and each step serves the faculty
-member at that position in every draw at once, scanning their weeks in order in widening column chunks so that the
-usual case (a top week is free) touches a few columns only.
+member at that position in every draw at once. Years of at most 64 weeks keep, per draw, bit sets of the weeks that
+are full (per rotation subset with rotations); a faculty member's best open week comes from byte tables that
+rewrite a week set in their own order (one lookup per byte, whatever their list's length), and their first d weeks
+from a binary search over the prefixes of their list (_Candidates). Other years use a general column scan, in
+widening chunks so that the usual case (a top week is free) touches a few columns only. Both give rsd's schedules
+draw by draw (the tests check it).
 
 Reproducible whatever the chunking: draw k belongs to block k // BLOCK, whose orders are the successive
 ``Generator.permutation(n)`` of ``numpy.random.default_rng([seed, block])`` (``Generator.permuted`` over the rows of a
@@ -216,11 +220,11 @@ def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, tally, n_rot):
     """rsd_batch when every faculty member has one rotation subset (their qualifications), W ≤ 64, R ≤ 3 and no
     rotation subset of a week has more than 255 seats.
 
-    Per draw and rotation subset m, a 64-bit set of the weeks with no room for a holder qualified for m (nofit); a
-    faculty member's first d fitting weeks are then the bits of prefix[f, j] & ~nofit for the smallest j whose
-    popcount reaches d (see _first_fitting). The Hall slack room[w, S] − held[w, S] of the 2^R ≤ 8 rotation subsets
-    of a week is packed one byte per subset into a uint64, so a pick subtracts one packed word (a 1 in the byte of
-    every S ⊇ the holder's subset), and a zero byte in S marks the week full for every m ⊆ S.
+    The Hall slack room[w, S] − held[w, S] of the 2^R ≤ 8 rotation subsets S of a week is packed one byte per
+    subset into a uint64, so a pick subtracts one packed word (a 1 in the byte of every S ⊇ the holder's subset m).
+    A week has room for a holder qualified for m while no byte S ⊇ m is zero; per draw and subset S, empty[S] is
+    the set of weeks whose byte S is zero, so the weeks open to m are the complement of the union of empty[S] over
+    S ⊇ m, and a faculty member's picks are their first d candidate weeks among those (_Candidates).
     """
     draws, n = orders.shape
     n_weeks = cand.shape[1]
@@ -233,91 +237,157 @@ def _bitset_batch(orders, *, left, free, mask, cand, n_cand, pre, tally, n_rot):
     room = free @ member.T.astype(np.int64)  # (W, 2^R): seats in the rotations of S
     within = (subsets[:, None] & subsets[None, :]) == subsets[:, None]  # within[m, S]: m ⊆ S
     byte = np.left_shift(np.uint64(1), (8 * subsets).astype(np.uint64))  # the low bit of subset S's byte
-    pack = lambda table: (table.astype(np.uint64) * byte).sum(axis=-1, dtype=np.uint64)  # noqa: E731
-    step_of = pack(within)  # (2^R,) what a holder qualified for m takes from each subset's slack
-    high = pack(within) * np.uint64(0x80)  # per m: the high bits of the bytes S ⊇ m
+    step_of = (within.astype(np.uint64) * byte).sum(axis=1, dtype=np.uint64)  # (2^R,) a pick by m: 1 in S ⊇ m
+    high = step_of * np.uint64(0x80)  # per m: the high bits of the bytes S ⊇ m
     low7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-    all_high = np.uint64(int("80" * n_sub, 16))  # the high bit of every subset's byte
 
     def zero_bytes(words):  # high bit set in exactly the zero bytes (no borrow between bytes)
         return ~(((words & low7) + low7) | words | low7)
 
-    week_bit = np.left_shift(np.uint64(1), np.arange(n_weeks, dtype=np.uint64))
-    start = pack(room)  # (W,)
-    never = (zero_bytes(start)[None, :] & high[:, None]) != 0  # (2^R, W)
-    nofit = np.broadcast_to((never * week_bit[None, :]).sum(axis=1, dtype=np.uint64), (draws, n_sub)).copy()
-    slack = np.broadcast_to(start, (draws, n_weeks)).copy().reshape(-1)
-    prefix, row, steps = _prefix_sets(cand, n_cand, week_bit)
-    offsets = np.arange(draws, dtype=np.int64) * n_weeks
+    choices = _Candidates(cand, n_cand, unit=bool((left <= 1).all()))
+    week_bit = choices.week_bit
+    start = (room.astype(np.uint64) * byte).sum(axis=1, dtype=np.uint64)  # (W,) packed slack
+    # empty[S, d] (subset-major, one spare all-zero row n_sub): the weeks whose byte S is zero in draw d
+    empty = np.zeros((n_sub + 1, draws), dtype=choices.word)
+    empty[:n_sub] = ((room == 0).T * week_bit[None, :]).sum(axis=1, dtype=choices.word)[:, None]
+    empty_flat = empty.reshape(-1)
+    # supersets[m]: the subsets S ⊇ m, padded with the all-zero row
+    supersets = np.full((n_sub, n_sub), n_sub, dtype=np.int64)
+    for m in range(n_sub):
+        found = np.flatnonzero(within[m])
+        supersets[m, :found.size] = found
+    present = np.bincount(mask, minlength=n_sub)[1:] > 0  # the subsets some faculty member is qualified for
+    width = int(within.sum(axis=1)[1:][present].max(initial=1))
+    supersets = supersets[:, :width] * draws
+    # slack[w·D + d], week-major: draws that pick the same popular week touch neighbouring words
+    slack = np.broadcast_to(start[:, None], (n_weeks, draws)).copy().reshape(-1)
     draw_ids = np.arange(draws, dtype=np.int64)
-    one = np.uint64(1)
-    nofit_flat = nofit.reshape(-1)
+
+    def take(alive, faculty, week, m):  # draw alive[k]'s faculty member (of subset m[k]) takes week[k]
+        cell = week * draws + draw_ids[alive]
+        before = slack[cell]
+        step = step_of[m]
+        slack[cell] = before - step
+        # A byte S ⊇ m empties when it held exactly 1, i.e. equals step's byte there.
+        emptied = zero_bytes(before ^ step) & high[m]
+        hit = np.flatnonzero(emptied)
+        if hit.size:
+            k, subset = np.nonzero((emptied[hit] >> np.uint64(7)).astype("<u8").view(np.uint8).reshape(-1, 8))
+            k = hit[k]
+            empty_flat[subset * draws + (k if isinstance(alive, slice) else alive[k])] |= week_bit[week[k]]
+        tally.add(alive, faculty, week)
+
     for faculty in _positions_major(orders):
         need = left[faculty]
         if not need.any():
             continue
         m = mask[faculty]
-        chosen = _first_fitting(prefix, faculty * row, ~nofit_flat[draw_ids * n_sub + m], need, steps)
-        alive = np.flatnonzero(chosen)
-        while alive.size:
-            x = chosen[alive]
-            lowest = x & (~x + one)
-            x ^= lowest
-            chosen[alive] = x
-            week = np.log2(lowest.astype(np.float64)).astype(np.int64)
-            cell = offsets[alive] + week
-            before = slack[cell]
-            s = before - step_of[m[alive]]
-            slack[cell] = s
-            # Only a byte that just reached zero can make the week unfit for more subsets m.
-            emptied = zero_bytes(s) & ~zero_bytes(before) & all_high
-            hit = np.flatnonzero(emptied)
-            if hit.size:
-                full = (emptied[hit, None] & high[None, :]) != 0  # (P', 2^R): subsets m the week no longer fits
-                nofit[alive[hit]] |= np.where(full, lowest[hit, None], np.uint64(0))
-            tally.add(alive, faculty[alive], week)
-            alive = alive[x != 0]
+        rows = supersets[m]  # (D, width) row offsets of the subsets S ⊇ m
+        closed = empty_flat[rows[:, 0] + draw_ids]
+        for j in range(1, width):
+            closed |= empty_flat[rows[:, j] + draw_ids]
+        for alive, week in choices.picks(faculty, ~closed, need):
+            take(alive, faculty[alive], week, m[alive])
     return tally.result(pre)
 
 
-def _prefix_sets(cand, n_cand, week_bit):  # week_bit's dtype is the word: uint32 or uint64
-    """(prefix, row, steps): prefix[f·row + j] = the set of faculty f's j best candidate weeks (flat uint64), each
-    row padded with the full set to row = 2**steps > W entries, so a search never leaves its row."""
-    n, n_weeks = cand.shape
-    steps = int(n_weeks).bit_length()
-    row = 1 << steps
-    valid = np.arange(n_weeks)[None, :] < n_cand[:, None]
-    word = week_bit.dtype
-    prefix = np.zeros((n, row), dtype=word)
-    sets = np.cumsum(np.where(valid, week_bit[np.maximum(cand, 0)], word.type(0)), axis=1, dtype=word)
-    prefix[:, 1:n_weeks + 1] = sets
-    prefix[:, n_weeks + 1:] = sets[:, -1:]
-    return prefix.reshape(-1), row, steps
+class _Candidates:
+    """Each faculty member's candidate weeks (best first) as bit sets over weeks, answering "their first d candidate
+    weeks within a set of weeks" for a whole step of draws at once.
 
-
-def _first_fitting(prefix, base, free_weeks, need, steps):
-    """Per draw, the set of the first `need` candidate weeks in free_weeks (fewer when there are not enough).
-
-    That is prefix[base + j] & free for the smallest j whose popcount reaches need (the whole row's when none
-    does), found bit by bit from the top: the pointer moves up by each power of two that still leaves it short.
+    Week sets are uint32 when W ≤ 32, else uint64. When everyone takes one week, byte tables answer in one lookup
+    per byte of the set: for byte k (weeks 8k … 8k + 7), tables[k][f·256 + b] is the set, in faculty f's order, of
+    their candidates among the bits b (bit j for their j-th best week), so OR-ing the lookups gives the whole set in
+    their order and its lowest bit is their best week in it. With more demand, prefix[f·row + j] (the set of f's j
+    best candidates) is binary-searched for the shortest prefix holding d weeks of the set.
     """
-    at = base.copy()  # the last prefix known to fall short (prefix 0, the empty set, always does)
-    for step in (1 << np.arange(steps - 1, -1, -1)).tolist():
-        probe = at + step
-        short = np.bitwise_count(prefix.take(probe) & free_weeks) < need
-        np.copyto(at, probe, where=short)
-    chosen = prefix.take(np.minimum(at + 1, base + (1 << steps) - 1)) & free_weeks
-    chosen[need < 1] = 0
-    return chosen
 
+    def __init__(self, cand: np.ndarray, n_cand: np.ndarray, *, unit: bool) -> None:
+        n, n_weeks = cand.shape
+        self.unit = unit
+        self.word = np.dtype("<u4" if n_weeks <= 32 else "<u8")  # little-endian: byte k holds weeks 8k … 8k + 7
+        self.one = self.word.type(1)
+        self.week_bit = np.left_shift(self.one, np.arange(n_weeks, dtype=self.word))
+        ranked = np.arange(n_weeks)[None, :] < n_cand[:, None]
+        if unit:
+            self._build_tables(cand, ranked)
+        else:
+            self.steps = int(n_weeks).bit_length()
+            self.row = 1 << self.steps  # ≥ W + 1 entries: a search never leaves its row
+            prefix = np.zeros((n, self.row), dtype=self.word)
+            sets = np.cumsum(np.where(ranked, self.week_bit[np.maximum(cand, 0)], 0), axis=1, dtype=self.word)
+            prefix[:, 1:n_weeks + 1] = sets
+            prefix[:, n_weeks + 1:] = sets[:, -1:]
+            self.prefix = prefix.reshape(-1)
 
-def _first_free(prefix, base, free_weeks, steps):
-    """_first_fitting for need = 1 everywhere: the first free candidate (a one-bit set, or 0 when none is free)."""
-    at = base.copy()
-    for step in (1 << np.arange(steps - 1, -1, -1)).tolist():
-        probe = at + step
-        np.copyto(at, probe, where=(prefix.take(probe) & free_weeks) == 0)
-    return prefix.take(np.minimum(at + 1, base + (1 << steps) - 1)) & free_weeks
+    def _build_tables(self, cand, ranked):
+        n, n_weeks = cand.shape
+        self.n_bytes = max(1, -(-n_weeks // 8))
+        order_bit = np.zeros((n, 8 * self.n_bytes), dtype=self.word)  # bit j where w is f's j-th best candidate
+        rows = np.broadcast_to(np.arange(n)[:, None], cand.shape)
+        order_bit[rows[ranked], cand[ranked]] = np.broadcast_to(self.week_bit, cand.shape)[ranked]
+        order_bit = order_bit.reshape(n, self.n_bytes, 8)
+        values = np.arange(256)
+        self.tables = []
+        for k in range(self.n_bytes):
+            table = np.zeros((n, 256), dtype=self.word)
+            for i in range(8):
+                table |= np.where((values >> i) & 1 == 1, order_bit[:, k, i, None], self.word.type(0))
+            self.tables.append(table.reshape(-1))
+        self.row = 8 * self.word.itemsize + 1  # week_at[f·row + c]: f's c-th best candidate week (c from 1), or −1
+        week_at = np.full((n, self.row), -1, dtype=np.int64)
+        week_at[:, 1:n_weeks + 1] = np.where(ranked, cand, -1)
+        self.week_at = week_at.reshape(-1)
+
+    def best(self, faculty: np.ndarray, weeks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(unit demand) (found, week): whether faculty[d] has a candidate in the set weeks[d], and the best one
+        (meaningful where found)."""
+        base = faculty * 256
+        set_bytes = weeks.astype(self.word, copy=False).view(np.uint8).reshape(-1, self.word.itemsize)
+        index = np.empty(len(base), dtype=np.int64)
+        np.add(base, set_bytes[:, 0], out=index)
+        ranked = self.tables[0].take(index)
+        for k in range(1, self.n_bytes):
+            np.add(base, set_bytes[:, k], out=index)
+            ranked |= self.tables[k].take(index)
+        position = np.bitwise_count(ranked ^ (ranked - self.one))  # 1 + the index of the lowest bit
+        return ranked != 0, self.week_at.take(faculty * self.row + position)
+
+    def first(self, faculty: np.ndarray, weeks: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """Per draw, the set of faculty[d]'s first need[d] candidate weeks within weeks[d] (fewer when there are not
+        enough): prefix[j] & weeks for the smallest j whose popcount reaches need (the whole row's when none does),
+        found bit by bit from the top: the pointer moves up by each power of two that still leaves it short."""
+        base = faculty * self.row
+        at = base.copy()  # the last prefix known to fall short (prefix 0, the empty set, always does)
+        for step in (1 << np.arange(self.steps - 1, -1, -1)).tolist():
+            probe = at + step
+            short = np.bitwise_count(self.prefix.take(probe) & weeks) < need
+            np.copyto(at, probe, where=short)
+        chosen = self.prefix.take(np.minimum(at + 1, base + self.row - 1)) & weeks
+        chosen[need < 1] = 0
+        return chosen
+
+    def picks(self, faculty: np.ndarray, weeks: np.ndarray, need: np.ndarray):
+        """Yields (draws, weeks) rounds of picks: in each round every listed draw's faculty member takes one more of
+        their first need[d] candidate weeks within weeks[d]; a draw appears at most once per round."""
+        if self.unit:
+            found, week = self.best(faculty, weeks)
+            found &= need > 0
+            if found.all():
+                yield slice(None), week
+            else:
+                alive = np.flatnonzero(found)
+                yield alive, week[alive]
+            return
+        chosen = self.first(faculty, weeks, need)
+        alive = np.flatnonzero(chosen)
+        while alive.size:
+            x = chosen[alive]
+            lowest = x & (~x + self.one)
+            x ^= lowest
+            chosen[alive] = x
+            yield alive, np.log2(lowest.astype(np.float64)).astype(np.int64)
+            alive = alive[x != 0]
 
 
 def _positions_major(orders: np.ndarray) -> np.ndarray:
@@ -335,48 +405,22 @@ def _bitset_single(orders, *, left, seats, cand, n_cand, pre, tally):
     """_bitset_batch for one rotation: a week is full when its seats run out."""
     draws, n = orders.shape
     n_weeks = cand.shape[1]
-    word = np.uint32 if n_weeks <= 32 else np.uint64  # half the memory traffic for a short year
-    week_bit = np.left_shift(word(1), np.arange(n_weeks, dtype=word))
-    seats_left = np.broadcast_to(seats.astype(np.int32), (draws, n_weeks)).copy().reshape(-1)
-    full = np.broadcast_to((week_bit * (seats < 1)).sum(dtype=word), draws).copy()
-    prefix, row, steps = _prefix_sets(cand, n_cand, week_bit)
-    offsets = np.arange(draws, dtype=np.int64) * n_weeks
-    one = word(1)
-    unit = bool((left == 1).all())  # everyone takes exactly one week: no popcount, no bit loop
+    choices = _Candidates(cand, n_cand, unit=bool((left <= 1).all()))
+    week_bit = choices.week_bit
+    # seats_left[w·D + d], week-major: draws that pick the same popular week touch neighbouring words
+    seats_left = np.broadcast_to(seats.astype(np.int32)[:, None], (n_weeks, draws)).copy().reshape(-1)
+    full = np.broadcast_to((week_bit * (seats < 1)).sum(dtype=choices.word), draws).copy()
+    draw_ids = np.arange(draws, dtype=np.int64)
     for faculty in _positions_major(orders):
-        base = faculty * row
-        if unit:
-            chosen = _first_free(prefix, base, ~full, steps)
-        else:
-            need = left[faculty]
-            if not need.any():
-                continue
-            chosen = _first_fitting(prefix, base, ~full, need, steps)
-        if unit and chosen.all():  # the usual case: every draw's faculty member found a week
-            week = np.log2(chosen.astype(np.float64)).astype(np.int64)
-            cell = offsets + week
-            left_after = seats_left[cell] - 1
-            seats_left[cell] = left_after
-            now_full = left_after < 1
-            full[now_full] |= chosen[now_full]
-            tally.add(None, faculty, week)
+        need = left[faculty]
+        if not need.any():
             continue
-        alive = np.flatnonzero(chosen)
-        while alive.size:
-            x = chosen[alive]
-            lowest = x if unit else x & (~x + one)
-            week = np.log2(lowest.astype(np.float64)).astype(np.int64)
-            cell = offsets[alive] + week
+        for alive, week in choices.picks(faculty, ~full, need):
+            cell = week * draws + draw_ids[alive]
             left_after = seats_left[cell] - 1
             seats_left[cell] = left_after
-            now_full = left_after < 1
-            full[alive[now_full]] |= lowest[now_full]
+            full[alive] |= week_bit.take(week) * (left_after < 1)
             tally.add(alive, faculty[alive], week)
-            if unit:
-                break
-            x ^= lowest
-            chosen[alive] = x
-            alive = alive[x != 0]
     return tally.result(pre)
 
 
@@ -391,10 +435,10 @@ class _Tally:
         self.top = None if top is None else np.asarray(top, dtype=bool)
         self.hit = None if top is None else np.zeros((len(self.top), self.draws, self.n), dtype=bool)
 
-    def add(self, draw, faculty, week):  # draw None: one pick in every draw
+    def add(self, draw, faculty, week):  # draw: an index array, or slice(None) for one pick in every draw
         self.counts += np.bincount(faculty * self.n_weeks + week, minlength=self.counts.size)
-        if draw is None:  # every draw, in order
-            draw = np.arange(self.draws)
+        if isinstance(draw, slice):
+            draw = np.arange(self.draws)[draw]
         if self.held is not None:
             self.held[draw, faculty, week] = True
         if self.top is not None:

@@ -76,6 +76,33 @@ def test_each_draw_is_the_schedule_rsd_builds_from_that_order(seed, method):
         np.testing.assert_array_equal(held[k], held_by_rsd(problem, order), err_msg=f"draw {k}")
 
 
+@pytest.mark.parametrize("weeks", [1, 8, 9, 31, 32, 33, 40, 63, 64])
+@pytest.mark.parametrize("seed", range(3))
+def test_draws_are_rsd_schedules_for_every_year_length(seed, weeks):
+    """The week sets are 32- or 64-bit words read a byte at a time: years that end inside, at and just past a byte
+    or a word boundary give rsd's schedules draw by draw."""
+    problem = varied_problem(1000 * weeks + seed, n=12, weeks=weeks)
+    orders = lottery_orders(seed, 0, 20, problem.n_faculty)
+    held = rsd_batch(problem, orders, holdings=True)
+    for k, order in enumerate(orders):
+        np.testing.assert_array_equal(held[k], held_by_rsd(problem, order), err_msg=f"draw {k}")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_unit_demand_with_more_faculty_than_seats(seed):
+    """Everyone wants one week and some find none left: the fast path for a step where all draws pick must give
+    way to the general one without changing a schedule."""
+    rng = np.random.default_rng(seed)
+    problem = make_problem(rng, n=14, weeks=int(rng.integers(3, 12)), capacity=(0, 1), block_p=0.3,
+                           correlated=float(rng.random()))
+    orders = lottery_orders(seed, 0, 40, problem.n_faculty)
+    held = rsd_batch(problem, orders, holdings=True)
+    assert held.any(axis=2).sum(axis=1).min() < problem.n_faculty  # some draws leave someone without a week
+    for k, order in enumerate(orders):
+        np.testing.assert_array_equal(held[k], held_by_rsd(problem, order), err_msg=f"draw {k}")
+    np.testing.assert_array_equal(rsd_batch(problem, orders), rsd_batch(problem, orders, method="scan"))
+
+
 def test_the_same_generator_state_gives_rsd_the_same_draw():
     problem = varied_problem(3, n=8, weeks=8)
     seed = 11
