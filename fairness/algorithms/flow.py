@@ -1,0 +1,194 @@
+"""The coverage game's maximum flow grown one member at a time.
+
+When faculty j joins a coalition S whose flow is maximum, every new augmenting path starts at j (no other source
+arc has residual capacity), so v(S ∪ {j}) − v(S) is the number of augmenting paths found from j on the flow kept
+from S: that is j's marginal contribution, computed without a fresh maximum flow.
+
+The residual graph has faculty nodes, (faculty, week) nodes and slot nodes. A breadth-first search from j moves:
+
+- from faculty i with a unit to place, to any slot (w, r) they are eligible for in a week w they do not serve
+  (through (i, w));
+- from a slot s that is full, through (h, w) for each holder h of s, either to another rotation r' of the same
+  week that h is eligible for (h moves within the week), or back to faculty h (h leaves week w and has a unit to
+  place elsewhere);
+- and stops at the first slot with a free seat.
+
+Each node is entered once, so a path found is a shortest augmenting path, and applying it keeps every capacity:
+loads, one slot per faculty per week, eligibility and seats. Every change is written to an undo journal so that a
+search over coalitions (exact Shapley) can step back to a smaller coalition.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from fairness.algorithms.game import CoverageGame
+
+
+class IncrementalFlow:
+    """A maximum flow of the coverage game for a growing coalition (start: the empty one)."""
+
+    def __init__(self, game: CoverageGame) -> None:
+        n, n_weeks, n_rot = game.eligible.shape
+        self.n_rot = n_rot
+        self.load_cap = game.load.tolist()
+        self.seats = game.capacity.reshape(-1).tolist()
+        self.total_seats = int(game.capacity.sum())
+        # options[i][w]: the slots s = w·R + r of week w that i may serve (with a seat), for the weeks they may serve
+        seated = game.eligible & (game.capacity > 0)[None]
+        self.weeks_of = []
+        self.options = []
+        for i in range(n):
+            weeks = np.flatnonzero(seated[i].any(axis=1))
+            self.weeks_of.append(weeks.tolist())
+            self.options.append({int(w): (w * n_rot + np.flatnonzero(seated[i, w])).tolist() for w in weeks})
+        self.reset()
+
+    def reset(self) -> None:
+        n = len(self.load_cap)
+        self.members = [False] * n
+        self.load = [0] * n
+        self.fill = [0] * len(self.seats)
+        self.holders = [[] for _ in self.seats]
+        self.serving = [dict() for _ in range(n)]  # serving[i][w] = the slot i holds in week w
+        self.value = 0
+        self.journal: list[tuple] | None = None
+
+    # -- undo journal ------------------------------------------------------------------------------------------
+    def checkpoint(self) -> int:
+        if self.journal is None:
+            self.journal = []
+        return len(self.journal)
+
+    def undo(self, mark: int) -> None:
+        journal = self.journal
+        while len(journal) > mark:
+            entry = journal.pop()
+            kind = entry[0]
+            if kind == "value":
+                self.value = entry[1]
+            elif kind == "join":
+                self.members[entry[1]] = False
+            elif kind == "load":
+                self.load[entry[1]] = entry[2]
+            elif kind == "in":  # h entered slot s in week w: take them out again
+                _, h, w, s = entry
+                self.holders[s].remove(h)
+                self.fill[s] -= 1
+                del self.serving[h][w]
+            else:  # "out": h left slot s in week w: put them back
+                _, h, w, s = entry
+                self.holders[s].append(h)
+                self.fill[s] += 1
+                self.serving[h][w] = s
+
+    # -- growth ------------------------------------------------------------------------------------------------
+    def join(self, j: int) -> int:
+        """Add faculty j to the coalition; returns their marginal contribution v(S ∪ {j}) − v(S)."""
+        if self.members[j]:
+            raise ValueError(f"faculty {j} is already a member.")
+        self.members[j] = True
+        if self.journal is not None:
+            self.journal.append(("join", j))
+            self.journal.append(("value", self.value))
+            self.journal.append(("load", j, self.load[j]))
+        gained = 0
+        while self.load[j] < self.load_cap[j] and self.value < self.total_seats:
+            if not self._augment_direct(j) and not self._augment_search(j):
+                break
+            self.load[j] += 1
+            gained += 1
+        self.value += gained
+        return gained
+
+    def _enter(self, h: int, w: int, s: int) -> None:
+        self.holders[s].append(h)
+        self.fill[s] += 1
+        self.serving[h][w] = s
+        if self.journal is not None:
+            self.journal.append(("in", h, w, s))
+
+    def _leave(self, h: int, w: int, s: int) -> None:
+        self.holders[s].remove(h)
+        self.fill[s] -= 1
+        del self.serving[h][w]
+        if self.journal is not None:
+            self.journal.append(("out", h, w, s))
+
+    def _augment_direct(self, j: int) -> bool:
+        """A path of length one: a seat free in a week j does not serve yet."""
+        serving, fill, seats = self.serving[j], self.fill, self.seats
+        options = self.options[j]
+        for w in self.weeks_of[j]:
+            if w in serving:
+                continue
+            for s in options[w]:
+                if fill[s] < seats[s]:
+                    self._enter(j, w, s)
+                    return True
+        return False
+
+    def _augment_search(self, j: int) -> bool:
+        """Breadth-first search for a longer augmenting path from j; applies it when found."""
+        n_rot, fill, seats, holders, serving, options = (
+            self.n_rot, self.fill, self.seats, self.holders, self.serving, self.options)
+        # parent of a slot: (h, w, from_slot) — h enters the slot in week w, leaving from_slot (−1: h had a unit)
+        slot_parent: dict[int, tuple[int, int, int]] = {}
+        # parent of a faculty node h (a unit to place): the slot h left
+        faculty_parent: dict[int, int] = {j: -1}
+        used_pairs: set[tuple[int, int]] = set()
+        queue: deque[tuple[bool, int]] = deque([(True, j)])  # (is_faculty, node)
+        while queue:
+            is_faculty, node = queue.popleft()
+            if is_faculty:
+                h = node
+                for w in self.weeks_of[h]:
+                    if w in serving[h] or (h, w) in used_pairs:
+                        continue
+                    used_pairs.add((h, w))
+                    for s in options[h][w]:
+                        if s in slot_parent:
+                            continue
+                        slot_parent[s] = (h, w, -1)
+                        if fill[s] < seats[s]:
+                            self._apply(s, slot_parent, faculty_parent)
+                            return True
+                        queue.append((False, s))
+            else:
+                s = node
+                w = s // n_rot
+                for h in holders[s]:
+                    if (h, w) in used_pairs:
+                        continue
+                    used_pairs.add((h, w))
+                    for s2 in options[h][w]:
+                        if s2 == s or s2 in slot_parent:
+                            continue
+                        slot_parent[s2] = (h, w, s)
+                        if fill[s2] < seats[s2]:
+                            self._apply(s2, slot_parent, faculty_parent)
+                            return True
+                        queue.append((False, s2))
+                    if h not in faculty_parent:
+                        faculty_parent[h] = s
+                        queue.append((True, h))
+        return False
+
+    def _apply(self, end: int, slot_parent, faculty_parent) -> None:
+        """Apply the path that reaches the free slot `end`, walking back to j."""
+        s = end
+        while True:
+            h, w, came_from = slot_parent[s]
+            if came_from >= 0:  # h moves from came_from to s within week w
+                self._leave(h, w, came_from)
+                self._enter(h, w, s)
+                s = came_from
+                continue
+            self._enter(h, w, s)  # h places a unit in s
+            left = faculty_parent[h]
+            if left < 0:  # h is j
+                return
+            self._leave(h, left // self.n_rot, left)
+            s = left
