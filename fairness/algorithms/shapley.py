@@ -127,11 +127,22 @@ def coalition_values(game: CoverageGame) -> np.ndarray:
 
 
 def exact_shapley(game: CoverageGame) -> ShapleyResult:
-    n = game.n_faculty
     values = coalition_values(game)
+    phi, by_size = shapley_of_values(values)
+    return ShapleyResult(phi=phi, ci_low=phi.copy(), ci_high=phi.copy(), method=EXACT, samples=0,
+                         grand_value=int(values[-1]), by_size=by_size)
+
+
+def shapley_of_values(values) -> tuple[np.ndarray, np.ndarray]:
+    """(phi, by_size) of any game given by its 2^n coalition values (indexed by bit mask):
+    φ_i = Σ over S ∌ i of |S|! (n − |S| − 1)! / n! · (v(S ∪ {i}) − v(S)); by_size[i, s] = the plain average of i's
+    marginal over the coalitions of size s."""
+    values = np.asarray(values, dtype=np.float64)
+    n = int(len(values)).bit_length() - 1
+    if len(values) != 1 << n:
+        raise ValueError(f"need 2^n coalition values, got {len(values)}.")
     masks = np.arange(1 << n, dtype=np.int64)
     sizes = np.bitwise_count(masks.astype(np.uint64)).astype(np.int64)
-    # weight of a coalition S ∌ i of size s: s! (n − s − 1)! / n!
     weight = np.array([math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n) for s in range(n)])
     phi = np.zeros(n)
     by_size = np.full((n, n), np.nan)
@@ -142,8 +153,7 @@ def exact_shapley(game: CoverageGame) -> ShapleyResult:
         size = sizes[without]
         phi[i] = (weight[size] * marginal).sum()
         by_size[i] = np.bincount(size, weights=marginal, minlength=n) / np.bincount(size, minlength=n)
-    return ShapleyResult(phi=phi, ci_low=phi.copy(), ci_high=phi.copy(), method=EXACT, samples=0,
-                         grand_value=int(values[-1]), by_size=by_size)
+    return phi, by_size
 
 
 def pair_orders(seed: int, start: int, stop: int, n: int) -> np.ndarray:

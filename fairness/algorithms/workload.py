@@ -57,7 +57,7 @@ def largest_remainders(shares, total: int) -> np.ndarray:
         if total:
             raise ValueError("cannot apportion a positive total over zero shares.")
         return np.zeros(len(shares), dtype=np.int64)
-    quota = shares * (total / shares.sum())
+    quota = shares / shares.sum() * total
     whole = np.floor(quota + 1e-9).astype(np.int64)
     left = total - int(whole.sum())
     if left > 0:
