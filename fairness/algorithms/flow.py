@@ -14,8 +14,15 @@ The residual graph has faculty nodes, (faculty, week) nodes and slot nodes. A br
 - and stops at the first slot with a free seat.
 
 Each node is entered once, so a path found is a shortest augmenting path, and applying it keeps every capacity:
-loads, one slot per faculty per week, eligibility and seats. Every change is written to an undo journal so that a
-search over coalitions (exact Shapley) can step back to a smaller coalition.
+loads, one slot per faculty per week, eligibility and seats.
+
+A search that fails leaves a dead region: the slot and faculty nodes it reached are closed under residual arcs
+and hold no free seat. A later augmenting path cannot enter that region (it could not leave it, nor end in it),
+so augmenting never changes the region's arcs or fills its seats: it stays dead as the coalition grows, and later
+searches skip it. That keeps the many failing searches of a nearly covered year cheap.
+
+Every change is written to an undo journal so that a search over coalitions (exact Shapley) can step back to a
+smaller coalition.
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ class IncrementalFlow:
         self.fill = [0] * len(self.seats)
         self.holders = [[] for _ in self.seats]
         self.serving = [dict() for _ in range(n)]  # serving[i][w] = the slot i holds in week w
+        self.dead_slot = [False] * len(self.seats)
+        self.dead_faculty = [False] * n
         self.value = 0
         self.journal: list[tuple] | None = None
 
@@ -73,6 +82,11 @@ class IncrementalFlow:
                 self.members[entry[1]] = False
             elif kind == "load":
                 self.load[entry[1]] = entry[2]
+            elif kind == "dead":
+                for s in entry[1]:
+                    self.dead_slot[s] = False
+                for h in entry[2]:
+                    self.dead_faculty[h] = False
             elif kind == "in":  # h entered slot s in week w: take them out again
                 _, h, w, s = entry
                 self.holders[s].remove(h)
@@ -94,12 +108,12 @@ class IncrementalFlow:
             self.journal.append(("join", j))
             self.journal.append(("value", self.value))
             self.journal.append(("load", j, self.load[j]))
-        gained = 0
-        while self.load[j] < self.load_cap[j] and self.value < self.total_seats:
-            if not self._augment_direct(j) and not self._augment_search(j):
+        gained = self._fill_direct(j, min(self.load_cap[j], self.total_seats - self.value))
+        while self.load[j] + gained < self.load_cap[j] and self.value + gained < self.total_seats:
+            if not self._augment_search(j):
                 break
-            self.load[j] += 1
             gained += 1
+        self.load[j] += gained
         self.value += gained
         return gained
 
@@ -117,23 +131,31 @@ class IncrementalFlow:
         if self.journal is not None:
             self.journal.append(("out", h, w, s))
 
-    def _augment_direct(self, j: int) -> bool:
-        """A path of length one: a seat free in a week j does not serve yet."""
+    def _fill_direct(self, j: int, most: int) -> int:
+        """Paths of length one, in one pass over j's weeks: a free seat in a week j does not serve yet."""
+        if most <= 0:
+            return 0
         serving, fill, seats = self.serving[j], self.fill, self.seats
         options = self.options[j]
+        taken = 0
         for w in self.weeks_of[j]:
             if w in serving:
                 continue
             for s in options[w]:
                 if fill[s] < seats[s]:
                     self._enter(j, w, s)
-                    return True
-        return False
+                    taken += 1
+                    break
+            if taken == most:
+                break
+        return taken
 
     def _augment_search(self, j: int) -> bool:
-        """Breadth-first search for a longer augmenting path from j; applies it when found."""
+        """Breadth-first search for a longer augmenting path from j; applies it when found, and marks the region it
+        reached dead when not."""
         n_rot, fill, seats, holders, serving, options = (
             self.n_rot, self.fill, self.seats, self.holders, self.serving, self.options)
+        dead_slot, dead_faculty = self.dead_slot, self.dead_faculty
         # parent of a slot: (h, w, from_slot) — h enters the slot in week w, leaving from_slot (−1: h had a unit)
         slot_parent: dict[int, tuple[int, int, int]] = {}
         # parent of a faculty node h (a unit to place): the slot h left
@@ -149,7 +171,7 @@ class IncrementalFlow:
                         continue
                     used_pairs.add((h, w))
                     for s in options[h][w]:
-                        if s in slot_parent:
+                        if s in slot_parent or dead_slot[s]:
                             continue
                         slot_parent[s] = (h, w, -1)
                         if fill[s] < seats[s]:
@@ -164,16 +186,23 @@ class IncrementalFlow:
                         continue
                     used_pairs.add((h, w))
                     for s2 in options[h][w]:
-                        if s2 == s or s2 in slot_parent:
+                        if s2 == s or s2 in slot_parent or dead_slot[s2]:
                             continue
                         slot_parent[s2] = (h, w, s)
                         if fill[s2] < seats[s2]:
                             self._apply(s2, slot_parent, faculty_parent)
                             return True
                         queue.append((False, s2))
-                    if h not in faculty_parent:
+                    if h not in faculty_parent and not dead_faculty[h]:
                         faculty_parent[h] = s
                         queue.append((True, h))
+        slots, faculty = list(slot_parent), list(faculty_parent)
+        for s in slots:
+            dead_slot[s] = True
+        for h in faculty:
+            dead_faculty[h] = True
+        if self.journal is not None:
+            self.journal.append(("dead", slots, faculty))
         return False
 
     def _apply(self, end: int, slot_parent, faculty_parent) -> None:

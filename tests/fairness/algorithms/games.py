@@ -15,16 +15,19 @@ def random_game(rng: np.random.Generator, *, n: int, weeks: int, rotations: int 
                          rng.integers(capacity[0], capacity[1] + 1, (weeks, rotations)))
 
 
-def demo_like_game(seed: int, *, n: int, weeks: int = 52, rotations: int = 3) -> CoverageGame:
-    """A year like the demo's: every faculty member qualified for one to three rotations, about 10 % of weeks
-    blocked, one seat per slot, and target loads that add up to the seats (so the load caps bind)."""
+def demo_like_game(seed: int, *, n: int, weeks: int = 52, rotations: int = 3, slack: float = 1.25) -> CoverageGame:
+    """A year like the demo's: every faculty member qualified for one to three rotations (the first rotation, the
+    inpatient service, by fewer), about 15 % of weeks blocked, one seat per slot, and target loads adding up to
+    `slack` times the seats: a faculty member can serve far fewer slots than they are eligible for, so the load
+    caps bind, and late joiners find the seats they could take already covered."""
     rng = np.random.default_rng(seed)
-    qualified = rng.random((n, rotations)) < 0.5
+    qualified = rng.random((n, rotations)) < np.linspace(0.3, 0.6, rotations)[None, :]
     qualified[np.arange(n), rng.integers(0, rotations, n)] = True
-    available = rng.random((n, weeks)) >= 0.1
+    available = rng.random((n, weeks)) >= 0.15
     capacity = np.ones((weeks, rotations), dtype=np.int64)
-    load = np.full(n, capacity.sum() // n, dtype=np.int64)
-    load[: capacity.sum() - load.sum()] += 1
+    total = int(round(slack * capacity.sum()))
+    load = np.full(n, total // n, dtype=np.int64)
+    load[: total - load.sum()] += 1
     return coverage_game(qualified[:, None, :] & available[:, :, None], load, capacity)
 
 
