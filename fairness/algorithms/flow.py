@@ -27,8 +27,6 @@ smaller coalition.
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from fairness.algorithms.game import CoverageGame
@@ -39,7 +37,7 @@ class IncrementalFlow:
 
     def __init__(self, game: CoverageGame) -> None:
         n, n_weeks, n_rot = game.eligible.shape
-        self.n_rot = n_rot
+        self.n_rot, self.n_weeks = n_rot, n_weeks
         self.load_cap = game.load.tolist()
         self.seats = game.capacity.reshape(-1).tolist()
         self.total_seats = int(game.capacity.sum())
@@ -153,56 +151,65 @@ class IncrementalFlow:
     def _augment_search(self, j: int) -> bool:
         """Breadth-first search for a longer augmenting path from j; applies it when found, and marks the region it
         reached dead when not."""
-        n_rot, fill, seats, holders, serving, options = (
-            self.n_rot, self.fill, self.seats, self.holders, self.serving, self.options)
-        dead_slot, dead_faculty = self.dead_slot, self.dead_faculty
+        n_rot, n_weeks, fill, seats, holders, serving, options = (
+            self.n_rot, self.n_weeks, self.fill, self.seats, self.holders, self.serving, self.options)
+        dead_slot, dead_faculty, weeks_of = self.dead_slot, self.dead_faculty, self.weeks_of
         # parent of a slot: (h, w, from_slot) — h enters the slot in week w, leaving from_slot (−1: h had a unit)
-        slot_parent: dict[int, tuple[int, int, int]] = {}
-        # parent of a faculty node h (a unit to place): the slot h left
-        faculty_parent: dict[int, int] = {j: -1}
-        used_pairs: set[tuple[int, int]] = set()
-        queue: deque[tuple[bool, int]] = deque([(True, j)])  # (is_faculty, node)
-        while queue:
-            is_faculty, node = queue.popleft()
-            if is_faculty:
-                h = node
-                for w in self.weeks_of[h]:
-                    if w in serving[h] or (h, w) in used_pairs:
+        slot_parent: list[tuple[int, int, int] | None] = [None] * len(seats)
+        # parent of a faculty node h (a unit to place): the slot h left (−1 for j; −2 not reached)
+        faculty_parent = [-2] * len(self.load)
+        faculty_parent[j] = -1
+        pair_seen = bytearray(len(self.load) * n_weeks)  # (h, w) nodes entered
+        reached_slots: list[int] = []
+        reached_faculty = [j]
+        queue = [~j]  # a faculty node h is ~h (negative), a slot node is its index
+        head = 0
+        while head < len(queue):
+            node = queue[head]
+            head += 1
+            if node < 0:
+                h = ~node
+                mine, base = serving[h], h * n_weeks
+                for w in weeks_of[h]:
+                    if w in mine or pair_seen[base + w]:
                         continue
-                    used_pairs.add((h, w))
+                    pair_seen[base + w] = 1
                     for s in options[h][w]:
-                        if s in slot_parent or dead_slot[s]:
+                        if slot_parent[s] is not None or dead_slot[s]:
                             continue
                         slot_parent[s] = (h, w, -1)
                         if fill[s] < seats[s]:
                             self._apply(s, slot_parent, faculty_parent)
                             return True
-                        queue.append((False, s))
+                        reached_slots.append(s)
+                        queue.append(s)
             else:
                 s = node
                 w = s // n_rot
                 for h in holders[s]:
-                    if (h, w) in used_pairs:
+                    key = h * n_weeks + w
+                    if pair_seen[key]:
                         continue
-                    used_pairs.add((h, w))
+                    pair_seen[key] = 1
                     for s2 in options[h][w]:
-                        if s2 == s or s2 in slot_parent or dead_slot[s2]:
+                        if s2 == s or slot_parent[s2] is not None or dead_slot[s2]:
                             continue
                         slot_parent[s2] = (h, w, s)
                         if fill[s2] < seats[s2]:
                             self._apply(s2, slot_parent, faculty_parent)
                             return True
-                        queue.append((False, s2))
-                    if h not in faculty_parent and not dead_faculty[h]:
+                        reached_slots.append(s2)
+                        queue.append(s2)
+                    if faculty_parent[h] == -2 and not dead_faculty[h]:
                         faculty_parent[h] = s
-                        queue.append((True, h))
-        slots, faculty = list(slot_parent), list(faculty_parent)
-        for s in slots:
+                        reached_faculty.append(h)
+                        queue.append(~h)
+        for s in reached_slots:
             dead_slot[s] = True
-        for h in faculty:
+        for h in reached_faculty:
             dead_faculty[h] = True
         if self.journal is not None:
-            self.journal.append(("dead", slots, faculty))
+            self.journal.append(("dead", reached_slots, reached_faculty))
         return False
 
     def _apply(self, end: int, slot_parent, faculty_parent) -> None:
