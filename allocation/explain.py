@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import ValidationError
 
 from allocation.algorithms import feasibility, registry
 from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import OPTIMAL, Allocation, Problem
 from allocation.choices import ListedWeeks, better_weeks_phrase, choice_phrase, listed_weeks
 from allocation.models import AllocationRun, Assignment, PreAssignment, Schedule
-from allocation.problem import YearProblem, mechanism_options, year_problem
+from allocation.problem import YearProblem, mechanism_options, run_year_problem, year_problem
 from preferences.models import Faculty, Week
 
 MAX_RSD_POINTS = 8
@@ -74,7 +75,10 @@ def explain_assignment(*, assignment: Assignment) -> dict[str, Any]:
             "summary": f"This schedule was {how}, not drawn by a mechanism, so there is no lottery or trade-off to report.",
             "points": points,
         }
-    built = year_problem(year=run.year, seed=run.seed, non_respondents=run.parameters.get("non_respondents", "neutral"))
+    try:
+        built = run_year_problem(year=run.year, seed=run.seed, parameters=run.parameters)
+    except ValidationError:  # the run's load source has nothing current to give (e.g. stale Shapley values)
+        built = year_problem(year=run.year, seed=run.seed, non_respondents=run.parameters.get("non_respondents", "neutral"))
     i = built.faculty_index(assignment.faculty_id)
     w = built.week_index(assignment.week_id)
     caveat = []

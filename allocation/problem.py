@@ -15,12 +15,13 @@ from django.core.exceptions import ValidationError
 
 from allocation.algorithms.exchange import SwapProblem
 from allocation.algorithms.types import Problem
+from allocation.loads import TARGETS, source_loads
 from allocation.models import PreAssignment, Schedule
 from preferences.models import AcademicYear
 from preferences.services import year_preferences
 
 NON_RESPONDENT_POLICIES = ("neutral", "exclude")
-COMMON_OPTIONS = ("non_respondents",)  # run options the problem builder takes; the strategy gets the rest
+COMMON_OPTIONS = ("non_respondents", "loads")  # run options the problem builder takes; the strategy gets the rest
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,14 @@ class YearProblem:
         return int(hits[0]) if len(hits) else None
 
 
-def year_problem(*, year: AcademicYear, seed: int, non_respondents: str = "neutral") -> YearProblem:
-    """Build the problem every mechanism solves from the year's counting submissions, demand and pre-assignments."""
+def year_problem(
+    *, year: AcademicYear, seed: int, non_respondents: str = "neutral", loads: str = TARGETS,
+) -> YearProblem:
+    """Build the problem every mechanism solves from the year's counting submissions, demand and pre-assignments.
+
+    `loads` names where the faculty loads come from (allocation.loads): the stored targets, or a registered source
+    such as "shapley"; the slots' capacity stays the year's demand either way.
+    """
     if non_respondents not in NON_RESPONDENT_POLICIES:
         raise ValidationError(
             {"non_respondents": f"{non_respondents!r} is not a policy; use 'neutral' (include them) or 'exclude'."}
@@ -74,13 +81,14 @@ def year_problem(*, year: AcademicYear, seed: int, non_respondents: str = "neutr
         if faculty_id in f_pos and week_id in w_pos and rotation_id in r_pos:
             pre_rows.append((f_pos[faculty_id], w_pos[week_id], r_pos[rotation_id]))
             pre_ids.append(pk)
+    demand = source_loads(name=loads, year=year, faculty_ids=prefs.faculty_ids)
     problem = Problem(
         utility=np.asarray(model.utility, dtype=np.float64),
         rank=np.asarray(model.rank, dtype=np.int64),
         listed=np.asarray(model.listed, dtype=bool),
         value=100.0 * np.asarray(model.score, dtype=np.float64),
         eligible=np.asarray(model.eligible, dtype=bool),
-        demand=np.asarray(prefs.target_load, dtype=np.int64),
+        demand=np.asarray(prefs.target_load if demand is None else demand, dtype=np.int64),
         capacity=np.asarray(prefs.capacity, dtype=np.int64),
         is_holiday=np.asarray(prefs.is_holiday, dtype=bool),
         preassigned=np.asarray(pre_rows, dtype=np.int64).reshape(-1, 3),
@@ -129,8 +137,16 @@ def run_fingerprint(*, problem_fingerprint: str, mechanism: str, options: Mappin
 
 
 def mechanism_options(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """A run's parameters without the service-level ones (non_respondents): what the strategy receives."""
+    """A run's parameters without the service-level ones (non_respondents, loads): what the strategy receives."""
     return {k: v for k, v in parameters.items() if k not in COMMON_OPTIONS}
+
+
+def run_year_problem(*, year: AcademicYear, seed: int, parameters: Mapping[str, Any]) -> YearProblem:
+    """The problem a run with these parameters solves (its non_respondents policy and its loads)."""
+    return year_problem(
+        year=year, seed=seed, non_respondents=parameters.get("non_respondents", "neutral"),
+        loads=parameters.get("loads", TARGETS),
+    )
 
 
 # --- a schedule over its year's problem -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from allocation.algorithms import registry
 from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import OptionError, OptionSpec, Problem
+from allocation.loads import loads_problem
 from allocation.problem import NON_RESPONDENT_POLICIES
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,11 @@ def options_clean(*, mechanism: str, options: Mapping[str, Any] | None) -> dict[
                 errors.setdefault(key, []).append(
                     f"{value!r} is not a policy; use 'neutral' (include them as neutral) or 'exclude' (leave them out)."
                 )
+                continue
+        elif name == "loads":
+            problem = loads_problem(value)
+            if problem:
+                errors.setdefault(key, []).append(problem)
                 continue
         elif name in RESERVED_OPTIONS:
             hint = "give the seed as the run's seed, not as an option" if name == "seed" else "it is set by the service"

@@ -26,7 +26,7 @@ from allocation.algorithms import stats as run_stats
 from allocation.algorithms.registry import MECHANISM_LABELS
 from allocation.algorithms.types import Allocation
 from allocation.models import AllocationRun, Comparison
-from allocation.problem import YearProblem, mechanism_options, run_fingerprint, year_problem
+from allocation.problem import YearProblem, mechanism_options, run_fingerprint, run_year_problem
 from allocation.services.infeasibility import infeasible_message
 from allocation.services.options import (
     options_clean,
@@ -68,14 +68,13 @@ def allocation_run_start(
     """
     clean = options_clean(mechanism=mechanism, options=options)
     seed = seed_clean(seed)
-    policy = clean.get("non_respondents", "neutral")
     with transaction.atomic():
         AcademicYear.objects.select_for_update().filter(pk=year.pk).first()  # serialise starts per year
         _reap_stale_runs(year=year)
         drawn = seed is None
         if drawn:
             seed = seed_draw()
-        built = year_problem(year=year, seed=seed, non_respondents=policy)
+        built = run_year_problem(year=year, seed=seed, parameters=clean)
         options_probe(mechanism=mechanism, problem=built.problem, options=mechanism_options(clean))
         fingerprint = run_fingerprint(
             problem_fingerprint=built.fingerprint, mechanism=mechanism, options=clean, seed=seed
@@ -239,7 +238,7 @@ def allocation_run_execute(*, run_id: int, reclaim: bool = False) -> AllocationR
     timings: dict[str, float] = {}
     try:
         clock = time.perf_counter()
-        built = year_problem(year=run.year, seed=run.seed, non_respondents=run.parameters.get("non_respondents", "neutral"))
+        built = run_year_problem(year=run.year, seed=run.seed, parameters=run.parameters)
         timings["load_ms"] = _ms_since(clock)
         if not _progress(run_id, PROGRESS_SOLVING, f"Solving with {label}", started_at=started_at):
             return _refreshed(run)
