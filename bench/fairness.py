@@ -22,7 +22,7 @@ import numpy as np
 from bench.common import arguments, timed
 from fairness.algorithms.flow import IncrementalFlow
 from fairness.algorithms.game import FlowOracle, coverage_game
-from fairness.algorithms.shapley import Z95, exact_shapley, marginals_along, pair_orders, pair_ranges, sample_sums
+from fairness.algorithms.shapley import Z95, exact_shapley, marginals_along, pair_ranges, sample_sums
 from tests.fairness.algorithms.games import demo_like_game
 
 SEED = 2026
