@@ -43,7 +43,7 @@ def _standing(row: WorkloadRow) -> str:
     return "overloaded" if row.over else "underloaded" if row.under else "within ±10 % of the fair share"
 
 
-def workload_chart_svg(rows: Sequence[WorkloadRow], *, title: str, width: int = 720) -> str:
+def workload_chart_svg(rows: Sequence[WorkloadRow], *, title: str, width: int = 880) -> str:
     """Horizontal bars of actual weeks per faculty member, with the expected weeks and its interval on each row."""
     if any(min(r.actual, r.expected, r.low, r.high) < 0 for r in rows):
         raise ValueError("Workloads and their intervals must be ≥ 0.")
@@ -84,8 +84,10 @@ def workload_chart_svg(rows: Sequence[WorkloadRow], *, title: str, width: int = 
         classes = "fair-row" + (" over" if row.over else "") + (" under" if row.under else "")
         parts.append(f'<g class="{classes}" data-actual="{num(row.actual)}" data-expected="{num(row.expected)}">'
                      f"<title>{escape(tip)}</title>")
-        parts.append(f'<text x="{left - 8}" y="{num(mid + 4)}" text-anchor="end" fill="{INK}" font-size="11">'
-                     f"{escape(shown)}</text>")
+        flagged = row.over or row.under  # named in the bar's colour: a bar of zero weeks shows none
+        weight = ' font-weight="600"' if flagged else ""
+        parts.append(f'<text x="{left - 8}" y="{num(mid + 4)}" text-anchor="end" '
+                     f'fill="{_colour(row) if flagged else INK}" font-size="11"{weight}>{escape(shown)}</text>')
         parts.append(f'<rect class="chart-bar" x="{left}" y="{num(mid - BAR_H / 2)}" '
                      f'width="{num(x(row.actual) - left)}" height="{BAR_H}" fill="{_colour(row)}"/>')
         if row.high > row.low:

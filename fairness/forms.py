@@ -9,14 +9,17 @@ from fairness.targets import REASON_MAX
 from gtsched_site.limits import SEED_MAX
 
 METHOD_CHOICES = [
-    ("auto", f"Automatic (exact for up to {EXACT_MAX} faculty, else sampled)"),
-    ("exact", "Exact (every coalition)"),
-    ("monte_carlo", "Monte Carlo (random orders, with 95 % intervals)"),
+    ("auto", f"Automatic: exact up to {EXACT_MAX} faculty"),
+    ("exact", "Exact: every coalition"),
+    ("monte_carlo", "Monte Carlo: random orders"),
 ]
 
 
 class ComputeForm(forms.Form):
-    method = forms.ChoiceField(choices=METHOD_CHOICES, initial="auto")
+    method = forms.ChoiceField(
+        choices=METHOD_CHOICES, initial="auto",
+        help_text=f"Exact averages over every order of joining (up to {EXACT_MAX} faculty); Monte Carlo samples "
+                  "orders and gives each value a 95 % interval.")
     samples = forms.IntegerField(
         required=False, min_value=MIN_SAMPLES, max_value=MAX_SAMPLES, label="Permutations",
         help_text=f"Monte Carlo only: {MIN_SAMPLES:,}–{MAX_SAMPLES:,} (default {DEFAULT_SAMPLES:,}).",

@@ -50,7 +50,7 @@ def _rows(view: YearFairness) -> list[dict[str, Any]]:
     rows = []
     for row in report.faculty if report else ():
         low, high = expected_interval(report, row)
-        rows.append({"row": row, "low": low, "high": high, "exact": row.ci_low == row.ci_high})
+        rows.append({"row": row, "low": low, "high": high, "no_interval": row.ci_low == row.ci_high})
     return rows
 
 
@@ -179,7 +179,8 @@ def my_fair_share(request: HttpRequest) -> HttpResponse:
     context = {
         "faculty": faculty, "year": year, "row": row, "stale": view.stale, "published": published,
         "computed_at": report.computed_at if report else None, "computed": report is not None,
-        "exact": row is not None and row.ci_low == row.ci_high,
+        "sampled": report is not None and report.method == ShapleyComputation.Method.MONTE_CARLO,
+        "samples": report.samples if report else 0,
         "meaning": _meaning(row, total_demand=report.total_demand, published=published) if row is not None else "",
         "section": "fairness",
     }
