@@ -213,6 +213,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChanceMechanismEnum": "allocation.chance_serializers.MECHANISM_CHOICES",
         "MechanismEnum": "allocation.serializers.MECHANISM_CHOICES",
+        "ShapleyMethodRequestEnum": "fairness.serializers.METHOD_CHOICES",
+        "ShapleyMethodEnum": "fairness.serializers.COMPUTED_METHOD_CHOICES",
     },
 }
 

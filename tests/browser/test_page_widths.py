@@ -11,6 +11,7 @@ from allocation.services.runs import allocation_run_execute, allocation_run_star
 from stability.market.requests import swap_request_cancel, swap_request_create, swap_request_decline, swap_request_post
 from tests.browser.session import log_in
 from tests.factories import FacultyFactory, UserFactory, make_year
+from tests.fairness.conftest import compute
 from tests.stability.helpers import slot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("few_restarts")]
@@ -117,8 +118,10 @@ def _check(page, live_server, screenshot_dir, path: str, name: str) -> list[str]
 def test_faculty_pages_fit_a_phone_and_the_desktop(page, live_server, faculty, busy_market, screenshot_dir):
     log_in(page, live_server, faculty.user.username, lands_on="/preferences/")
     problems = []
+    compute(busy_market["run"].year)  # the 2028 draft year: the one faculty are asked about
     for path, name in (("/preferences/", "my-preferences"), ("/schedule/", "my-schedule"),
-                       ("/swaps/", "swap-suggestions"), ("/swaps/requests/", "swap-my-requests")):
+                       ("/swaps/", "swap-suggestions"), ("/swaps/requests/", "swap-my-requests"),
+                       ("/fairness/", "my-fair-share")):
         problems += _check(page, live_server, screenshot_dir, path, name)
     assert not problems, "\n".join(problems)
 
@@ -126,6 +129,7 @@ def test_faculty_pages_fit_a_phone_and_the_desktop(page, live_server, faculty, b
 def test_coordinator_pages_fit_a_phone_and_the_desktop(page, live_server, coordinator, busy_market, screenshot_dir):
     schedule, run = busy_market["schedule"], busy_market["run"]
     assert Schedule.objects.filter(run=run).exists()
+    compute(run.year)  # thirteen faculty with long names, compared with the run's draft
     log_in(page, live_server, coordinator.username, lands_on="/coordinator/")
     problems = []
     for path, name in (
@@ -137,6 +141,8 @@ def test_coordinator_pages_fit_a_phone_and_the_desktop(page, live_server, coordi
         (f"/coordinator/schedules/{schedule.pk}/stability/", "stability-report"),
         (f"/coordinator/schedules/{schedule.pk}/swaps/", "swap-market"),
         (f"/coordinator/schedules/{Schedule.objects.get(run=run).pk}/weeks/", "schedule-weeks"),
+        ("/coordinator/years/2028/fairness/", "fairness"),
+        ("/coordinator/years/2028/fairness/targets/", "fairness-targets"),
     ):
         problems += _check(page, live_server, screenshot_dir, path, name)
     assert not problems, "\n".join(problems)
