@@ -51,6 +51,7 @@ from fairness.algorithms.shapley import (
 from fairness.algorithms.workload import workload
 from fairness.inputs import ShapleyInputs, shapley_inputs
 from fairness.models import ShapleyComputation, ShapleyValue
+from gtsched_site.background import run_in_background, runs_in_background
 from gtsched_site.limits import seed_clean
 from gtsched_site.permissions import user_or_none
 from preferences.models import AcademicYear, Faculty, Rotation
@@ -143,6 +144,15 @@ def shapley_request(
 
 
 def _enqueue(computation_id: int, task_id: str) -> None:
+    if runs_in_background():
+        # No worker (the embedded default): a thread of this process, so the page that asked answers at once and
+        # polls the progress.
+        run_in_background(_send, computation_id, task_id)
+    else:
+        _send(computation_id, task_id)
+
+
+def _send(computation_id: int, task_id: str) -> None:
     try:
         current_app.tasks[EXECUTE_TASK].apply_async(args=[computation_id], task_id=task_id)
     except Exception as exc:  # the row is committed: say why it will not run rather than leave it pending

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import threading
 import time
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 import numpy as np
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from allocation.algorithms import feasibility, registry
@@ -33,6 +29,7 @@ from allocation.services.options import (
     options_probe,
 )
 from allocation.services.results import schedule_save
+from gtsched_site.background import eager, run_in_background, runs_in_background
 from gtsched_site.limits import seed_clean, seed_draw
 from gtsched_site.permissions import user_or_none
 from gtsched_site.serialization import jsonable
@@ -135,35 +132,15 @@ def _active_run_on_same_inputs(
 
 
 def _enqueue(run_id: int, task_id: str) -> None:
-    if _eager() and getattr(settings, "GTSCHED_RUNS_IN_BACKGROUND", False):
+    if runs_in_background():
         # No worker: run it on a thread of this process so the request that started it answers at once.
-        _in_process_worker().submit(_send_in_background, run_id, task_id)
+        run_in_background(_send, run_id, task_id)
     else:
         _send(run_id, task_id)
 
 
 def _eager() -> bool:
-    return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
-
-
-_worker: tuple[int, ThreadPoolExecutor] | None = None
-_worker_lock = threading.Lock()
-
-
-def _in_process_worker() -> ThreadPoolExecutor:
-    """The embedded default's one worker: a single thread, so runs queue behind each other as with one Celery worker."""
-    global _worker
-    with _worker_lock:
-        if _worker is None or _worker[0] != os.getpid():  # a forked server process gets a thread of its own
-            _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="gtsched-run"))
-        return _worker[1]
-
-
-def _send_in_background(run_id: int, task_id: str) -> None:
-    try:
-        _send(run_id, task_id)
-    finally:
-        connections.close_all()  # the thread's own connections; the next run opens fresh ones
+    return eager()
 
 
 def _send(run_id: int, task_id: str) -> None:

@@ -18,6 +18,7 @@ from django.urls import reverse
 from allocation.algorithms import registry
 from allocation.models import AllocationRun, Schedule
 from allocation.services import runs
+from gtsched_site.background import in_process_worker
 
 WAIT_S = 30
 
@@ -27,7 +28,7 @@ def in_background(settings):
     settings.GTSCHED_RUNS_IN_BACKGROUND = True
     assert settings.CELERY_TASK_ALWAYS_EAGER  # no worker: the embedded default
     yield
-    runs._in_process_worker().submit(lambda: None).result(timeout=WAIT_S)  # the run's thread is done before teardown
+    in_process_worker().submit(lambda: None).result(timeout=WAIT_S)  # the run's thread is done before teardown
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_a_run_in_the_background_is_cancelled_from_its_page_and_saves_nothing(
     run = AllocationRun.objects.get()
     assert client.post(reverse("run_cancel", args=[run.pk])).status_code == 302
     release.set()
-    runs._in_process_worker().submit(lambda: None).result(timeout=WAIT_S)
+    in_process_worker().submit(lambda: None).result(timeout=WAIT_S)
     run.refresh_from_db()
     assert run.status == AllocationRun.Status.CANCELLED and not Schedule.objects.exists()
     assert run.progress_message == "Cancelled by coordinator"
