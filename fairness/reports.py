@@ -99,6 +99,13 @@ class ShapleyReport:
         return sum(row.actual_workload for row in self.faculty)
 
     @property
+    def every_load_fits(self) -> bool:
+        """Whether everyone's whole load can be served whatever the others do (v(N) = Σ loads): then v(S) = Σ of
+        S's loads for every coalition S (a part of a flow that serves everyone is a flow), so φ_i is exactly i's
+        load. Shapley values differ from the loads only when more load is offered than the year can use."""
+        return self.grand_value == sum(row.target_load for row in self.faculty)
+
+    @property
     def overloaded(self) -> tuple[FacultyFairness, ...]:
         return tuple(row for row in self.faculty if row.is_overloaded)
 

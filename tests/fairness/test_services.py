@@ -235,3 +235,20 @@ def test_a_new_schedule_shows_in_the_report_without_recomputing(pair):
     report = shapley_report(year=year)
     assert report.computation_id == computation.pk and report.fairness_score == pytest.approx(1.0)
     assert ShapleyComputation.objects.count() == 1
+
+
+def test_the_report_says_when_every_load_fits_and_shapley_values_are_the_loads(pair):
+    """A part of a flow serving everyone is a flow, so when v(N) = Σ loads every φ_i is i's load; with more load
+    offered than seats, the values fall below the loads and the report says the loads no longer all fit."""
+    year, people, inpatient = pair
+    compute(year)
+    report = shapley_report(year=year)
+    assert report.every_load_fits and [r.shapley_value for r in report.faculty] == [2.0, 2.0]
+
+    for person in people.values():
+        person.target_load = 3
+        person.save()
+    compute(year)
+    report = shapley_report(year=year)
+    assert report.fresh and report.grand_value == 4 and not report.every_load_fits
+    assert [r.shapley_value for r in report.faculty] == [2.0, 2.0]  # below the loads of 3
