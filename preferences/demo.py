@@ -332,8 +332,15 @@ def demo_year_reset(*, label: int) -> None:
     """Delete the demo year (its schedules first: assignments protect weeks) and every demo login with its faculty."""
     year = AcademicYear.objects.filter(label=label).first()
     if year is not None:
-        year.schedules.all().delete()
-        year.delete()
+        try:
+            year.schedules.all().delete()
+            year.delete()
+        except ProtectedError as exc:
+            kinds = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
+            raise ValueError(
+                f"Academic year {label} has records kept for audit ({', '.join(kinds)}), so it cannot be reset; "
+                "create the demo under another label (--label)."
+            ) from None
     try:
         _demo_users().delete()
     except ProtectedError as exc:
