@@ -161,8 +161,11 @@ def _short(account: Account, amount: int) -> InsufficientPoints:
     )})
 
 
-def _posted_in_locked(accounts: Mapping[int, Account], postings: Sequence[Posting], *, processed_by) -> list[Posted]:
-    """Append the postings to accounts already locked; the accounts are saved. Replays and conflicts by key."""
+def _posted_in_locked(
+    accounts: Mapping[int, Account], postings: Sequence[Posting], *, processed_by, skip_used_keys: bool = False,
+) -> list[Posted]:
+    """Append the postings to accounts already locked; the accounts are saved. Replays and conflicts by key (with
+    skip_used_keys, a used key is a replay whatever it was used for)."""
     pairs = [(p.account_id, p.idempotency_key) for p in postings]
     earlier = {
         (e.account_id, e.idempotency_key): e
@@ -175,7 +178,7 @@ def _posted_in_locked(accounts: Mapping[int, Account], postings: Sequence[Postin
         digest = posting.request_hash()
         first = earlier.get((posting.account_id, posting.idempotency_key))
         if first is not None:
-            if first.request_hash != digest:
+            if first.request_hash != digest and not skip_used_keys:
                 raise KeyConflict({"idempotency_key": (
                     f"The key {posting.idempotency_key!r} was used for a different entry "
                     f"({first.amount:+d} {first.type}, #{first.pk}); use a new key for a new entry."
@@ -210,16 +213,17 @@ def _posted_in_locked(accounts: Mapping[int, Account], postings: Sequence[Postin
 
 
 @retried_atomic
-def ledger_post_many(*, postings: Sequence[Posting], processed_by=None) -> list[Posted]:
+def ledger_post_many(*, postings: Sequence[Posting], processed_by=None, skip_used_keys: bool = False) -> list[Posted]:
     """Append several entries, to one account or several, all or nothing (e.g. a transfer: −x here, +x there).
 
     The accounts are locked in ascending id order; postings apply in the order given, each checked against the
     balance the earlier ones left (a debit may not take the balance below the held points). A posting whose key was
-    used before with the same request is a replay (its first entry, nothing new); with a different one, KeyConflict.
+    used before with the same request is a replay (its first entry, nothing new); with a different one, KeyConflict
+    — unless skip_used_keys, when a used key is a replay whatever it was used for (awards: once per key, ever).
     """
     postings = _check(postings)
     accounts = accounts_lock(account_ids=[p.account_id for p in postings])
-    return _posted_in_locked(accounts, postings, processed_by=user_or_none(processed_by))
+    return _posted_in_locked(accounts, postings, processed_by=user_or_none(processed_by), skip_used_keys=skip_used_keys)
 
 
 def ledger_post(

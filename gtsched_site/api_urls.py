@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("stability.api_urls")),  # before allocation: /schedules/{id}/stability, /publish, /analytics
     path("", include("stability.market.api_urls")),
     path("", include("allocation.api_urls")),
+    path("", include("auctions.api_urls")),
 ]

@@ -118,6 +118,9 @@ def _answer_once(request: Request, store: type[IdempotentRequestBase], key: str,
             ]}) from None
         return Response(first.response_body, status=first.status_code, headers={REPLAYED_HEADER: "true"})
     response = handler()
+    if response.status_code >= 400:  # an answer that failed stores nothing and changes nothing
+        transaction.set_rollback(True)
+        return response
     record.status_code = response.status_code
     record.response_body = response.data
     record.save(update_fields=["status_code", "response_body"])

@@ -314,3 +314,10 @@ GTSCHED_STABILITY = {
     "top": 10,
     "report_max_age_s": 3600,
 }
+
+# Priority points awarded when a schedule is published (DESIGN §8), per assigned week: a holiday week, and a week
+# the faculty member ranked in their worst quarter or valued at most 20. Whole points, 0 turns an award off.
+GTSCHED_POINTS = {
+    "holiday_week": env_int_at_least("GTSCHED_POINTS_HOLIDAY_WEEK", 3, 0),
+    "unwanted_week": env_int_at_least("GTSCHED_POINTS_UNWANTED_WEEK", 2, 0),
+}
