@@ -161,3 +161,7 @@ class IdempotentRequest(IdempotentRequestBase):
 
     class Meta(IdempotentRequestBase.Meta):
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="auctions_idempotent_request_once")]
+
+
+# The auctions and bids live in their own module; imported here so Django registers them with the app.
+from auctions.auction_models import Bid, VickreyAuction  # noqa: E402, F401
