@@ -186,6 +186,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1700)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Periodic work (celery beat): auctions past their deadline close and settle, each exactly once.
+CELERY_BEAT_SCHEDULE = {
+    "auctions-settle-due": {
+        "task": "auctions.tasks.auctions_settle_due_task",
+        "schedule": env_int("GTSCHED_AUCTION_SETTLE_EVERY_S", 60),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
