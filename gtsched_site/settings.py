@@ -220,6 +220,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChanceMechanismEnum": "allocation.chance_serializers.MECHANISM_CHOICES",
         "MechanismEnum": "allocation.serializers.MECHANISM_CHOICES",
+        "AuctionStatusEnum": "auctions.auction_models.VickreyAuction.Status",
+        "BidStatusEnum": "auctions.auction_models.Bid.Status",
     },
 }
 
