@@ -45,3 +45,6 @@ class PriorityPointHoldAdmin(LedgerAdmin):
 class IdempotentRequestAdmin(LedgerAdmin):
     list_display = ("created_at", "user", "method", "path", "status_code", "key")
     search_fields = ("key", "path")
+
+# The auctions and bids (sealed) are registered in their own module.
+from auctions import auction_admin  # noqa: E402, F401
