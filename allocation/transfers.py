@@ -77,7 +77,7 @@ def schedule_slot_transfer(
         before = [_row(seat)]
         seat.faculty = to_faculty
     else:
-        taken = Assignment.objects.select_for_update().filter(schedule=schedule, week=week, rotation=rotation).count()
+        taken = len(Assignment.objects.select_for_update().filter(schedule=schedule, week=week, rotation=rotation))
         if taken >= int(built.problem.capacity[w, r]):
             raise ValidationError({"week": f"The {rotation} slot in {_when(week)} has no free seat any more."})
         before = []

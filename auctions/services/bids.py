@@ -68,7 +68,7 @@ def bid_place(*, auction: VickreyAuction, faculty: Faculty, amount, now: dt.date
 
 def _active(bid: Bid) -> tuple[VickreyAuction, Bid]:
     locked = auction_lock(auction=bid.auction_id)
-    current = Bid.objects.select_for_update().select_related("faculty").get(pk=bid.pk)
+    current = Bid.objects.select_for_update(of=("self",)).select_related("faculty").get(pk=bid.pk)
     current.auction = locked
     return locked, current
 

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 def auction_lock(*, auction: VickreyAuction | int) -> VickreyAuction:
     """The auction row, locked (SELECT … FOR UPDATE) for the rest of the transaction."""
     pk = auction if isinstance(auction, int) else auction.pk
-    return VickreyAuction.objects.select_for_update().select_related("year", "week", "rotation", "holder").get(pk=pk)
+    return VickreyAuction.objects.select_for_update(of=("self",)).select_related("year", "week", "rotation", "holder").get(pk=pk)
 
 
 def auction_new(

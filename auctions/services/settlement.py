@@ -49,7 +49,7 @@ def auction_settle(
             raise ValidationError({"status": f"Auction #{locked.pk} is still open until "
                                              f"{timezone.localtime(locked.closes_at):%d %b %Y %H:%M}; close it first."})
         close_locked(locked, actor=None, at=locked.closes_at)
-    bids = list(Bid.objects.select_for_update().select_related("faculty").filter(
+    bids = list(Bid.objects.select_for_update(of=("self",)).select_related("faculty").filter(
         auction=locked, status=Bid.Status.ACTIVE).order_by("pk"))
     valid: dict[int, Bid] = {}
     for bid in bids:
@@ -113,13 +113,14 @@ def _schedule_effect(auction: VickreyAuction, winner: Bid, actor) -> None:
         )
         auction.note = f"{winner.faculty} now serves {auction.rotation} in {when(auction.week)} (audited change)."
         return
-    seats = PreAssignment.objects.select_for_update().filter(year=auction.year, week=auction.week, rotation=auction.rotation)
+    seats = list(PreAssignment.objects.select_for_update().filter(year=auction.year, week=auction.week,
+                                                                  rotation=auction.rotation))
     if auction.holder_id is not None:
-        offered = seats.filter(faculty=auction.holder).first()
+        offered = next((p for p in seats if p.faculty_id == auction.holder_id), None)
         if offered is None:
             raise ValidationError({"holder": f"{auction.holder} is no longer pre-assigned to this seat; cancel the auction."})
         offered.delete()
-    elif seats.count() >= slot_capacity(year=auction.year, week=auction.week, rotation=auction.rotation):
+    elif len(seats) >= slot_capacity(year=auction.year, week=auction.week, rotation=auction.rotation):
         raise ValidationError({"week": f"Every seat of {auction.rotation} in {when(auction.week)} is now pre-assigned; "
                                        "cancel the auction."})
     auction.preassignment = PreAssignment.objects.create(

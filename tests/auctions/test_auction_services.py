@@ -308,3 +308,16 @@ def test_a_bidder_no_longer_eligible_at_settlement_loses_without_being_compared(
     assert (auction.winner, auction.price) == (bob, 0)
     assert figures(alice, year) == (20, 0, 20)
     assert "Not compared" in Bid.objects.get(faculty=alice).note
+
+
+def test_before_publication_a_holder_offers_their_pre_assigned_seat(year, bidders, coordinator):
+    alice, bob, _ = bidders
+    PreAssignment.objects.create(year=year, faculty=bob, week=year.weeks.get(index=2),
+                                 rotation=Rotation.objects.get(name="inpatient"), reason="by agreement")
+    auction = open_auction(year, holder=bob, actor=coordinator)
+    with pytest.raises(ValidationError) as own:
+        bid_place(auction=auction, faculty=bob, amount=1)
+    assert "offer this slot" in own.value.message_dict["faculty"][0]
+    bid_place(auction=auction, faculty=alice, amount=3)
+    settle(auction, coordinator)
+    assert list(PreAssignment.objects.values_list("faculty__external_id", flat=True)) == ["F001"]
