@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from auctions import ledger_sql
 from auctions.algorithms.vickrey import MAX_POINTS
 from auctions.models import PriorityPointAccount, PriorityPointHold, PriorityPointTransaction
 from gtsched_site.permissions import user_or_none
@@ -78,7 +79,7 @@ def accounts_lock(*, account_ids: Iterable[int]) -> dict[int, Account]:
     """Lock the accounts (SELECT … FOR UPDATE, ascending id: the ORDER BY sits below the row locks, so rows are
     locked in that order) and return them by id. Must run inside a transaction; a missing id is a ValidationError."""
     ids = sorted(set(account_ids))
-    locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    locked = ledger_sql.accounts_select_for_update(ids)
     missing = [i for i in ids if i not in locked]
     if missing:
         raise ValidationError({"account": f"No priority-point account {missing[0]}."})
@@ -166,11 +167,9 @@ def _posted_in_locked(
 ) -> list[Posted]:
     """Append the postings to accounts already locked; the accounts are saved. Replays and conflicts by key (with
     skip_used_keys, a used key is a replay whatever it was used for)."""
-    pairs = [(p.account_id, p.idempotency_key) for p in postings]
-    earlier = {
-        (e.account_id, e.idempotency_key): e
-        for e in Entry.objects.filter(account_id__in={a for a, _ in pairs}, idempotency_key__in={k for _, k in pairs})
-    }
+    used = ledger_sql.keys_used((p.account_id, p.idempotency_key) for p in postings)
+    earlier = Entry.objects.in_bulk([pk for pk, _ in used.values()]) if used else {}
+    earlier = {pair: earlier[pk] for pair, (pk, _) in used.items()}
     results: list[Posted | None] = []
     new: list[Entry] = []
     touched: dict[int, Account] = {}
@@ -191,9 +190,9 @@ def _posted_in_locked(
             raise _short(account, posting.amount)
         account.version += 1
         entry = Entry(
-            account=account, amount=posting.amount, type=posting.type, description=posting.description,
+            account_id=account.pk, amount=posting.amount, type=posting.type, description=posting.description,
             auction_id=posting.auction_id, week_id=posting.week_id, reverses_id=posting.reverses_id,
-            processed_by=processed_by, balance_before=account.balance, balance_after=after,
+            processed_by_id=getattr(processed_by, "pk", None), balance_before=account.balance, balance_after=after,
             account_version=account.version, idempotency_key=posting.idempotency_key, request_hash=digest,
         )
         account.balance = after
@@ -205,9 +204,8 @@ def _posted_in_locked(
         touched[account.pk] = account
         results.append(None)
     if new:
-        Entry.objects.bulk_create(new)
-    for account in touched.values():
-        account.save(update_fields=["balance", "held", "lifetime_earned", "lifetime_spent", "version", "updated_at"])
+        ledger_sql.entries_insert(new)
+    ledger_sql.accounts_save(touched.values())
     fresh = iter(new)
     return [result if result is not None else Posted(next(fresh), replayed=False) for result in results]
 
@@ -336,7 +334,7 @@ def hold_place(
                                idempotency_key=key, request_hash=digest)
     locked.held += amount
     locked.version += 1
-    locked.save(update_fields=["held", "version", "updated_at"])
+    ledger_sql.accounts_save([locked])
     return HoldResult(hold, replayed=False)
 
 
@@ -358,7 +356,7 @@ def _post_locked(account: Account, hold: Hold, amount: int, *, type: str, descri
         entry = _posted_in_locked({account.pk: account}, [posting], processed_by=processed_by)[0].entry
     else:
         account.version += 1
-        account.save(update_fields=["held", "version", "updated_at"])
+        ledger_sql.accounts_save([account])
     hold.status, hold.posted_amount, hold.entry, hold.resolved_at = Hold.Status.POSTED, amount, entry, timezone.now()
     hold.save(update_fields=["status", "posted_amount", "entry", "resolved_at"])
     return HoldResult(hold, replayed=False, entry=entry)
@@ -371,7 +369,7 @@ def _void_locked(account: Account, hold: Hold) -> HoldResult:
         raise HoldResolved({"hold": f"Hold #{hold.pk} was already posted for {hold.posted_amount} points."})
     account.held -= hold.amount
     account.version += 1
-    account.save(update_fields=["held", "version", "updated_at"])
+    ledger_sql.accounts_save([account])
     hold.status, hold.resolved_at = Hold.Status.VOIDED, timezone.now()
     hold.save(update_fields=["status", "resolved_at"])
     return HoldResult(hold, replayed=False)
