@@ -12,13 +12,15 @@ from auctions.algorithms.vickrey import MAX_POINTS
 from auctions.auction_models import VickreyAuction
 from preferences.models import AcademicYear, Rotation
 
+KINDS = [(VickreyAuction.Kind.DESIRABLE, "Wanted week: bids"), (VickreyAuction.Kind.REVERSE, "Unwanted week: asks")]
+
 
 class AuctionCreateForm(forms.Form):
     week = WeekChoiceField(label="Week", queryset=None, empty_label="Choose…",
                            error_messages={"required": "Choose the week.", "invalid_choice": "Choose a week of this year."})
     rotation = forms.ModelChoiceField(label="Rotation", queryset=Rotation.objects.order_by("name"), empty_label="Choose…",
                                       error_messages={"required": "Choose the rotation."})
-    kind = forms.ChoiceField(label="Kind", choices=VickreyAuction.Kind.choices, initial=VickreyAuction.Kind.DESIRABLE,
+    kind = forms.ChoiceField(label="Kind", choices=KINDS, initial=VickreyAuction.Kind.DESIRABLE,
                              help_text="Desirable: faculty bid points for it. Undesirable: they ask points for taking it.")
     reserve_price = forms.IntegerField(
         label="Reserve (points)", min_value=0, max_value=MAX_POINTS, initial=0,
@@ -30,7 +32,7 @@ class AuctionCreateForm(forms.Form):
                                     error_messages={"required": "Give the deadline.",
                                                     "invalid": "Give the deadline as a date and time."})
     holder = forms.ModelChoiceField(label="Offered by", queryset=None, required=False,
-                                    empty_label="Nobody — a free seat of the programme",
+                                    empty_label="Nobody (a free seat)",
                                     help_text="The faculty member giving up their seat, if any.")
 
     def __init__(self, *args: Any, year: AcademicYear, **kwargs: Any) -> None:

@@ -35,11 +35,15 @@ FACULTY_PAGE = "auctions/auctions.html"
 COORDINATOR_PAGE = "auctions/coordinator_auctions.html"
 
 
-def _year(request: HttpRequest) -> AcademicYear | None:
+def _year(request: HttpRequest, faculty: Faculty | None = None) -> AcademicYear | None:
+    """The ?year= asked for; else the newest year with an open auction, else (for a faculty member) the newest year
+    of their points, else the year open for preferences."""
     label = request.GET.get("year", "")
     if label.isdigit():
         return access_year(int(label))
-    return year_open_for_preferences()
+    live = AcademicYear.objects.filter(auctions__status=VickreyAuction.Status.OPEN).order_by("-label").first()
+    mine = faculty and AcademicYear.objects.filter(point_accounts__faculty=faculty).order_by("-label").first()
+    return live or mine or year_open_for_preferences()
 
 
 def _faculty_or_403(request: HttpRequest) -> Faculty | HttpResponse:
@@ -58,9 +62,13 @@ def my_points(request: HttpRequest) -> HttpResponse:
     faculty = _faculty_or_403(request)
     if isinstance(faculty, HttpResponse):
         return faculty
-    year = _year(request)
+    year = _year(request, faculty)
     account = PriorityPointAccount.objects.filter(faculty=faculty, year=year).first() if year else None
     entries = list(account.entries.select_related("week").order_by("-pk")) if account else []
+    auction_weeks = dict(VickreyAuction.objects.filter(pk__in={e.auction_id for e in entries if e.auction_id})
+                         .select_related("week").values_list("pk", "week__start_date"))
+    for entry in entries:  # a payment posted from a hold names its auction; its week is the auction's
+        entry.shown_week = entry.week.start_date if entry.week_id else auction_weeks.get(entry.auction_id)
     holds = list(account.holds.filter(status="pending").order_by("pk")) if account else []
     years = list(AcademicYear.objects.filter(point_accounts__faculty=faculty).order_by("-label"))
     context = {"faculty": faculty, "year": year, "account": account, "entries": entries, "holds": holds,
@@ -106,7 +114,9 @@ def auctions_page(request: HttpRequest) -> HttpResponse:
     faculty = _faculty_or_403(request)
     if isinstance(faculty, HttpResponse):
         return faculty
-    return render(request, FACULTY_PAGE, {**_faculty_context(request, faculty, _year(request)), "section": "auctions"})
+    context = _faculty_context(request, faculty, _year(request, faculty))
+    context["years"] = list(AcademicYear.objects.filter(auctions__isnull=False).distinct().order_by("-label"))
+    return render(request, FACULTY_PAGE, {**context, "section": "auctions"})
 
 
 def _bid_answer(request: HttpRequest, auction: VickreyAuction, faculty: Faculty, *, form: BidForm | None,
@@ -186,7 +196,7 @@ def _coordinator_context(request: HttpRequest, year: AcademicYear, form: Auction
 @coordinator_required
 @require_GET
 def coordinator_auctions_overview(request: HttpRequest) -> HttpResponse:
-    year = year_open_for_preferences()
+    year = _year(request)
     if year is None:
         return render(request, "preferences/no_year.html", {"section": "run_auctions"})
     return redirect("coordinator_auctions", label=year.label)
