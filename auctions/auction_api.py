@@ -130,9 +130,9 @@ class AuctionViewSet(ListFilterMixin, mixins.ListModelMixin, mixins.RetrieveMode
                      "held by the holder; the deadline must be in the future."),
         parameters=[IDEMPOTENCY_PARAMETER], request=AuctionCreateSerializer,
         responses={201: AuctionSerializer, 400: _400, 401: _401, 403: _403, 409: _409},
-        examples=[OpenApiExample("A holiday week", request_only=True, value={
-            "academic_year": 2026, "week": "2026-12-21", "rotation": "inpatient", "is_desirable": True,
-            "reserve_price": 2, "closes_at": "2026-12-01T17:00:00Z"})],
+        examples=[OpenApiExample("A wanted week", request_only=True, value={
+            "academic_year": 2026, "week": "2026-07-20", "rotation": "inpatient", "is_desirable": True,
+            "reserve_price": 2, "closes_at": "2030-06-28T17:00:00Z"})],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def handler() -> Response:
@@ -278,12 +278,14 @@ class VickreyAuctionView(generics.GenericAPIView):
                      "max(second-highest bid, reserve) from its points (is_desirable false: the lowest ask at or "
                      "below the reserve wins and is credited min(second-lowest ask, reserve)). A bid above the "
                      "bidder's available points, an unknown faculty member or week, or a negative bid is a 400 "
-                     "naming the field (`bids.F002`), and nothing is stored."),
+                     "naming the field (`bids.F002`), and nothing is stored. The seed's request: `{\"academic_year\": 2027, "
+                     "\"shift_week\": \"2027-07-05\", \"shift_type\": \"inpatient\", \"is_desirable\": true, "
+                     "\"bids\": {\"F001\": 10, \"F002\": 7}, \"reserve_price\": 0}`."),
         parameters=[IDEMPOTENCY_PARAMETER], request=OneShotSerializer,
         responses={201: OneShotAnswerSerializer, 400: _400, 401: _401, 403: _403, 409: _409},
-        examples=[OpenApiExample("The seed's example", request_only=True, value={
-            "academic_year": 2027, "shift_week": "2027-07-05", "shift_type": "inpatient", "is_desirable": True,
-            "bids": {"F001": 10, "F002": 7}, "reserve_price": 0})],
+        examples=[OpenApiExample("An unwanted week", request_only=True, value={
+            "academic_year": 2026, "shift_week": "2026-07-20", "shift_type": "inpatient", "is_desirable": False,
+            "bids": {"F001": 3}, "reserve_price": 5})],
     )
     def post(self, request: Request) -> Response:
         def handler() -> Response:
