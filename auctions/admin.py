@@ -1,1 +1,50 @@
+"""The points ledger in the admin: read-only (DESIGN §8, §11). Grants and corrections go through the coordinator's
+services (the API), never through an edit form; there is no add, change or delete, and no bulk action."""
 
+from django.contrib import admin
+
+from auctions.models import IdempotentRequest, PriorityPointAccount, PriorityPointHold, PriorityPointTransaction
+from gtsched_site.admin import ReadOnlyAdmin
+
+
+class LedgerAdmin(ReadOnlyAdmin):
+    actions = None  # not even "delete selected"
+
+    def get_actions(self, request):
+        return {}
+
+
+@admin.register(PriorityPointAccount)
+class PriorityPointAccountAdmin(LedgerAdmin):
+    list_display = ("faculty", "year", "balance", "held", "available", "lifetime_earned", "lifetime_spent", "version")
+    list_filter = ("year",)
+    search_fields = ("faculty__display_name", "faculty__external_id")
+    list_select_related = ("faculty", "year")
+
+
+@admin.register(PriorityPointTransaction)
+class PriorityPointTransactionAdmin(LedgerAdmin):
+    list_display = ("id", "account", "amount", "type", "description", "balance_before", "balance_after",
+                    "auction_id", "week", "processed_by", "created_at")
+    list_filter = ("type", "account__year")
+    search_fields = ("account__faculty__display_name", "account__faculty__external_id", "description",
+                     "idempotency_key")
+    list_select_related = ("account__faculty", "account__year", "week", "processed_by")
+
+
+@admin.register(PriorityPointHold)
+class PriorityPointHoldAdmin(LedgerAdmin):
+    list_display = ("id", "account", "amount", "status", "posted_amount", "auction_id", "reason", "created_at",
+                    "resolved_at")
+    list_filter = ("status", "account__year")
+    search_fields = ("account__faculty__display_name", "account__faculty__external_id")
+    list_select_related = ("account__faculty", "account__year")
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(LedgerAdmin):
+    list_display = ("created_at", "user", "method", "path", "status_code", "key")
+    search_fields = ("key", "path")
+
+# The auctions and bids (sealed) are registered in their own module.
+from auctions import auction_admin  # noqa: E402, F401

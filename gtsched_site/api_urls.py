@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("stability.market.api_urls")),
     path("", include("allocation.api_urls")),
     path("", include("fairness.api_urls")),
+    path("", include("auctions.api_urls")),
 ]

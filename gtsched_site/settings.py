@@ -186,6 +186,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1700)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Periodic work (celery beat): auctions past their deadline close and settle, each exactly once.
+CELERY_BEAT_SCHEDULE = {
+    "auctions-settle-due": {
+        "task": "auctions.tasks.auctions_settle_due_task",
+        "schedule": env_int("GTSCHED_AUCTION_SETTLE_EVERY_S", 60),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -215,6 +222,8 @@ SPECTACULAR_SETTINGS = {
         "MechanismEnum": "allocation.serializers.MECHANISM_CHOICES",
         "ShapleyMethodRequestEnum": "fairness.serializers.METHOD_CHOICES",
         "ShapleyMethodEnum": "fairness.serializers.COMPUTED_METHOD_CHOICES",
+        "AuctionStatusEnum": "auctions.auction_models.VickreyAuction.Status",
+        "BidStatusEnum": "auctions.auction_models.Bid.Status",
     },
 }
 
@@ -315,4 +324,11 @@ GTSCHED_STABILITY = {
     "precompute_price_of_anarchy": env_bool("GTSCHED_STABILITY_PRECOMPUTE_POA", True),
     "top": 10,
     "report_max_age_s": 3600,
+}
+
+# Priority points awarded when a schedule is published (DESIGN §8), per assigned week: a holiday week, and a week
+# the faculty member ranked in their worst quarter or valued at most 20. Whole points, 0 turns an award off.
+GTSCHED_POINTS = {
+    "holiday_week": env_int_at_least("GTSCHED_POINTS_HOLIDAY_WEEK", 3, 0),
+    "unwanted_week": env_int_at_least("GTSCHED_POINTS_UNWANTED_WEEK", 2, 0),
 }

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("stability.urls")),
     path("", include("stability.market.urls")),
     path("", include("fairness.urls")),
+    path("", include("auctions.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

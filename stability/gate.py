@@ -17,6 +17,7 @@ from django.utils import timezone
 from allocation.changes import schedule_draft_swap_apply, schedule_swaps_apply
 from allocation.models import Schedule, ScheduleChange
 from allocation.services.coverage import ScheduleCoverage, schedule_coverage
+from allocation.signals import schedule_published, send_on_commit
 from gtsched_site.permissions import user_or_none
 from preferences.models import AcademicYear
 from stability.algorithms.swaps import nash_distance
@@ -160,6 +161,7 @@ def schedule_publish(
     AcademicYear.objects.filter(pk=locked.year_id).update(
         status=AcademicYear.Status.PUBLISHED, first_published_at=Coalesce("first_published_at", Value(now)),
     )
+    send_on_commit(schedule_published, sender=Schedule, schedule_id=locked.pk, year_id=locked.year_id)
     schedule.refresh_from_db()
     return PublicationResult(schedule=locked, record=record, report=report, coverage=coverage, archived=archived,
                              warnings=warnings)

@@ -57,6 +57,10 @@ def write_operations(draft) -> list[tuple[str, dict[str, Any]]]:
         (f"/api/v1/schedules/{draft.pk}/publish", {"force": False}),
         ("/api/v1/game-theory/nash-stable-schedule", {"schedule": draft.pk}),
         ("/api/v1/swap-requests/", {"give": draft.assignments.get().pk, "wanted_weeks": ["2026-07-13"]}),
+        ("/api/v1/game-theory/vickrey-auction",
+         {"academic_year": 2026, "shift_week": "2026-07-13", "shift_type": "inpatient", "bids": {}}),
+        ("/api/v1/auctions/", {"academic_year": 2026, "week": "2026-07-13", "rotation": "inpatient",
+                               "closes_at": "2099-01-01T00:00:00Z"}),
     ]
 
 

@@ -8,7 +8,9 @@ from playwright.sync_api import expect
 
 from allocation.models import Schedule
 from allocation.services.runs import allocation_run_execute, allocation_run_start
+from auctions.services import auction_close, auction_settle, bid_place
 from stability.market.requests import swap_request_cancel, swap_request_create, swap_request_decline, swap_request_post
+from tests.auctions.auction_helpers import grant, open_auction
 from tests.browser.session import log_in
 from tests.factories import FacultyFactory, UserFactory, make_year
 from tests.fairness.conftest import compute
@@ -85,6 +87,16 @@ def busy_market(market, rotations, faculty, other_faculty, carol, dave, coordina
                        rotations=rotations)
     run, _ = allocation_run_start(year=draft, mechanism="rsd", options={}, seed=11, actor=coordinator, enqueue=False)
     allocation_run_execute(run_id=run.pk)
+
+    # Auctions: one open with Alice's bid in it, one settled that Dave won over Alice.
+    for person in (faculty, other_faculty, carol, dave):
+        grant(person, market.year, 40, coordinator)
+    bid_place(auction=open_auction(market.year, week=5, reserve=2, actor=coordinator), faculty=faculty, amount=9)
+    settled = open_auction(market.year, week=6, actor=coordinator)
+    bid_place(auction=settled, faculty=faculty, amount=5)
+    bid_place(auction=settled, faculty=dave, amount=8)
+    auction_close(auction=settled, actor=coordinator)
+    auction_settle(auction=settled, actor=coordinator)
     return {"schedule": market, "run": run}
 
 
@@ -121,7 +133,7 @@ def test_faculty_pages_fit_a_phone_and_the_desktop(page, live_server, faculty, b
     compute(busy_market["run"].year)  # the 2028 draft year: the one faculty are asked about
     for path, name in (("/preferences/", "my-preferences"), ("/schedule/", "my-schedule"),
                        ("/swaps/", "swap-suggestions"), ("/swaps/requests/", "swap-my-requests"),
-                       ("/fairness/", "my-fair-share")):
+                       ("/fairness/", "my-fair-share"), ("/points/", "my-points"), ("/auctions/", "auctions")):
         problems += _check(page, live_server, screenshot_dir, path, name)
     assert not problems, "\n".join(problems)
 
@@ -143,6 +155,7 @@ def test_coordinator_pages_fit_a_phone_and_the_desktop(page, live_server, coordi
         (f"/coordinator/schedules/{Schedule.objects.get(run=run).pk}/weeks/", "schedule-weeks"),
         ("/coordinator/years/2028/fairness/", "fairness"),
         ("/coordinator/years/2028/fairness/targets/", "fairness-targets"),
+        (f"/coordinator/years/{schedule.year.label}/auctions/", "coordinator-auctions"),
     ):
         problems += _check(page, live_server, screenshot_dir, path, name)
     assert not problems, "\n".join(problems)
