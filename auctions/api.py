@@ -60,13 +60,19 @@ def _year(label: Any) -> AcademicYear:
     return year
 
 
-def _figures(faculty: Faculty, year: AcademicYear, account: PriorityPointAccount | None) -> dict[str, Any]:
-    """The account's figures (all 0 before its first entry: a read creates no account)."""
+def _figures(
+    faculty: Faculty, year: AcademicYear, account: PriorityPointAccount | None, *, reader=None,
+) -> dict[str, Any]:
+    """The account's figures (all 0 before its first entry: a read creates no account).
+
+    Bids are sealed: while the account holds points for open bids, `held` and `available` (which would give the
+    bids away) are null for anyone but the account's owner, coordinators included."""
     account = account or PriorityPointAccount(faculty=faculty, year=year)
+    sealed = account.held > 0 and (reader is None or faculty.user_id != getattr(reader, "pk", None))
     return {
         "faculty": faculty.external_id, "academic_year": year.label, "balance": account.balance,
-        "held": account.held, "available": account.available, "lifetime_earned": account.lifetime_earned,
-        "lifetime_spent": account.lifetime_spent,
+        "held": None if sealed else account.held, "available": None if sealed else account.available,
+        "lifetime_earned": account.lifetime_earned, "lifetime_spent": account.lifetime_spent,
     }
 
 
@@ -90,7 +96,8 @@ class PriorityPointsView(generics.GenericAPIView):
         description=(
             "The account of the faculty member for the academic year (default: the year open for preferences, else "
             "the newest), with every entry oldest first. A faculty member may read only their own account; anyone "
-            "else's is a 404, as is an unknown id. Before the first entry every figure is 0."
+            "else's is a 404, as is an unknown id. Before the first entry every figure is 0. Bids are sealed: while "
+            "the account holds points for open bids, `held` and `available` are null for anyone but its owner."
         ),
         parameters=[FACULTY_ID, PointsQuerySerializer],
         responses={200: PointsAccountSerializer, 400: _400, 401: _401, 404: _404},
@@ -101,7 +108,7 @@ class PriorityPointsView(generics.GenericAPIView):
         year = _year(query.get("academic_year"))
         account = PriorityPointAccount.objects.filter(faculty=person, year=year).first()
         entries = [] if account is None else account.entries.select_related("week").order_by("pk")
-        body = {**_figures(person, year, account), "transactions": [entry_row(e) for e in entries]}
+        body = {**_figures(person, year, account, reader=request.user), "transactions": [entry_row(e) for e in entries]}
         return Response(PointsAccountSerializer(body).data)
 
 
@@ -146,7 +153,7 @@ class PriorityPointsGrantView(generics.GenericAPIView):
             except LedgerConflict as exc:
                 raise Conflict(exc.message_dict) from None
             account = PriorityPointAccount.objects.get(pk=posted.entry.account_id)
-            body = {**_figures(person, year, account), "entry": PointsEntrySerializer(entry_row(posted.entry)).data}
+            body = {**_figures(person, year, account, reader=request.user), "entry": PointsEntrySerializer(entry_row(posted.entry)).data}
             return Response(PointsGrantAnswerSerializer(body).data, status=status.HTTP_201_CREATED)
 
         return idempotent_response(request, store=IdempotentRequest, handler=grant)

@@ -156,9 +156,11 @@ def _check(postings: Sequence[Posting]) -> list[Posting]:
 
 
 def _short(account: Account, amount: int) -> InsufficientPoints:
+    # No figures in the message: the caller may be a coordinator correcting the account, and the held points would
+    # give open (sealed) bids away. The owner sees their own figures on their points page.
     return InsufficientPoints({"amount": (
-        f"The account has {account.available} points available "
-        f"({account.balance} balance, {account.held} held in bids); {-amount} cannot be taken from it."
+        f"{-amount} points cannot be taken: the account does not have that many available (points held by open "
+        "bids cannot be spent)."
     )})
 
 

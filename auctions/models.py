@@ -152,8 +152,8 @@ class PriorityPointHold(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"hold {self.amount} ({self.status}) · {self.account}"
+    def __str__(self) -> str:  # no amount: a pending or voided hold is a sealed bid
+        return f"hold #{self.pk} ({self.status}) · {self.account}"
 
 
 class IdempotentRequest(IdempotentRequestBase):

@@ -31,8 +31,10 @@ class PointsAccountSerializer(serializers.Serializer):
     faculty = serializers.CharField(help_text="The faculty member's external id")
     academic_year = serializers.IntegerField()
     balance = serializers.IntegerField(help_text="Posted points: the sum of the entries")
-    held = serializers.IntegerField(help_text="Points held by open bids")
-    available = serializers.IntegerField(help_text="balance − held: what can be bid or spent")
+    held = serializers.IntegerField(allow_null=True, help_text=(
+        "Points held by open bids (null for anyone but the owner while bids are open: bids are sealed)"))
+    available = serializers.IntegerField(allow_null=True, help_text=(
+        "balance − held: what can be bid or spent (null like held)"))
     lifetime_earned = serializers.IntegerField()
     lifetime_spent = serializers.IntegerField()
     transactions = PointsEntrySerializer(many=True, help_text="Every entry of the year's ledger, oldest first")
@@ -57,8 +59,8 @@ class PointsGrantAnswerSerializer(serializers.Serializer):
     faculty = serializers.CharField()
     academic_year = serializers.IntegerField()
     balance = serializers.IntegerField()
-    held = serializers.IntegerField()
-    available = serializers.IntegerField()
+    held = serializers.IntegerField(allow_null=True)
+    available = serializers.IntegerField(allow_null=True)
     lifetime_earned = serializers.IntegerField()
     lifetime_spent = serializers.IntegerField()
     entry = PointsEntrySerializer(help_text="The entry the grant posted")

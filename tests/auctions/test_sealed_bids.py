@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from auctions.models import PriorityPointHold
 from auctions.services import auction_close, auction_settle, bid_place
 from tests.auctions.auction_helpers import grant, open_auction
 
@@ -134,12 +135,16 @@ def test_after_settlement_everyone_sees_the_winner_and_price_and_no_losing_bid(c
         assert (str(CAROL) in text) == (who == "carol"), f"{who} and carol's losing bid"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The ledger's priority-points API (auctions/api.py) and its admin of holds (auctions/admin.py, branch `ledger`) "
-    "show a coordinator every faculty member's `held` points and each pending hold's amount, which is the sum of "
-    "their open bids. Fixing it is the ledger's change; this test passes then and must lose its xfail."))
 def test_the_ledgers_own_pages_do_not_reveal_open_bids_to_coordinators(client, sealed, superuser, faculty):
+    """The points API and the ledger's admin (lists and record pages) show a coordinator, even a superuser, neither
+    the points held by open bids nor what is left available."""
     client.force_login(superuser)
+    holds = PriorityPointHold.objects.filter(status=PriorityPointHold.Status.PENDING)
+    accounts = {h.account_id for h in holds}
+    assert holds.exists()
     text = seen_by(client, [f"/api/v1/priority-points/{faculty.external_id}", "/admin/auctions/prioritypointhold/",
-                            "/admin/auctions/prioritypointaccount/"])
+                            "/admin/auctions/prioritypointaccount/"]
+                   + [f"/admin/auctions/prioritypointhold/{h.pk}/change/" for h in holds]
+                   + [f"/admin/auctions/prioritypointaccount/{pk}/change/" for pk in accounts])
     assert str(ALICE) not in text and str(9000 - ALICE) not in text
+    assert "sealed" in text
