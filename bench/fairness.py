@@ -62,7 +62,9 @@ def _chunk(args):
 
 
 def over_workers(pairs: int, workers: int, pool):
-    ranges = pair_ranges(pairs, workers)
+    """The sums over `pairs` antithetic pairs, in one process, or over a pool in four chunks per worker handed out
+    as workers free up (so one slower chunk does not leave the other worker idle); the sums are the same."""
+    ranges = pair_ranges(pairs, workers if pool is None else 4 * workers)
     parts = [_chunk(r) for r in ranges] if pool is None else list(pool.map(_chunk, ranges))
     return sum(parts[1:], parts[0])
 
