@@ -168,7 +168,9 @@ def _posted_in_locked(
     accounts: Mapping[int, Account], postings: Sequence[Posting], *, processed_by, skip_used_keys: bool = False,
 ) -> list[Posted]:
     """Append the postings to accounts already locked; the accounts are saved. Replays and conflicts by key (with
-    skip_used_keys, a used key is a replay whatever it was used for)."""
+    skip_used_keys, a used key is a replay whatever it was used for). The keys are looked up only now, after the
+    lock: under READ COMMITTED this statement's snapshot sees an entry committed by whoever held the lock before
+    (a lookup in the locking statement itself would not)."""
     used = ledger_sql.keys_used((p.account_id, p.idempotency_key) for p in postings)
     earlier = Entry.objects.in_bulk([pk for pk, _ in used.values()]) if used else {}
     earlier = {pair: earlier[pk] for pair, (pk, _) in used.items()}
@@ -205,9 +207,7 @@ def _posted_in_locked(
         new.append(entry)
         touched[account.pk] = account
         results.append(None)
-    if new:
-        ledger_sql.entries_insert(new)
-    ledger_sql.accounts_save(touched.values())
+    ledger_sql.entries_append(new, list(touched.values()))
     fresh = iter(new)
     return [result if result is not None else Posted(next(fresh), replayed=False) for result in results]
 

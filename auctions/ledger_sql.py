@@ -75,3 +75,36 @@ def accounts_save(accounts: Iterable[Account]) -> None:
     with connection.cursor() as cursor:
         for a in accounts:
             cursor.execute(sql, [a.balance, a.held, a.lifetime_earned, a.lifetime_spent, a.version, stored_now, a.pk])
+
+
+def entries_append(entries: Sequence[Entry], accounts: Sequence[Account]) -> None:
+    """entries_insert and accounts_save: on PostgreSQL one statement (the INSERT and the UPDATE as data-modifying
+    CTEs, which always run to completion), elsewhere the two."""
+    if not entries or connection.vendor != "postgresql":
+        if entries:
+            entries_insert(entries)
+        accounts_save(accounts)
+        return
+    now = timezone.now()
+    stored_now = connection.ops.adapt_datetimefield_value(now)
+    row = f"({_marks(len(ENTRY_FIELDS))})"
+    params: list = []
+    for entry in entries:
+        entry.created_at = now
+        params += [getattr(entry, name) for name in ENTRY_FIELDS[:-1]] + [stored_now]
+    params.append(stored_now)  # the accounts' updated_at, then their figures, in the order the text uses them
+    figures = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"] * len(accounts))
+    for a in accounts:
+        params += [a.pk, a.balance, a.held, a.lifetime_earned, a.lifetime_spent, a.version]
+    sql = (f"WITH ins AS (INSERT INTO {Entry._meta.db_table} ({', '.join(ENTRY_FIELDS)}) VALUES "
+           f"{', '.join([row] * len(entries))} RETURNING id), "
+           f"upd AS (UPDATE {Account._meta.db_table} AS a SET balance = v.balance, held = v.held, "
+           "lifetime_earned = v.earned, lifetime_spent = v.spent, version = v.version, updated_at = %s "
+           f"FROM (VALUES {figures}) AS v(id, balance, held, earned, spent, version) WHERE a.id = v.id) "
+           "SELECT id FROM ins ORDER BY id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [r[0] for r in cursor.fetchall()]
+    for entry, pk in zip(entries, ids, strict=True):  # ids rise in VALUES order within one statement
+        entry.pk = pk
+        entry._state.adding, entry._state.db = False, connection.alias
