@@ -24,7 +24,7 @@ from allocation.algorithms.rsd import rsd
 from allocation.algorithms.serial import probabilistic_serial_matrix
 from allocation.algorithms.types import Problem
 from bench.allocation import synthetic_problem
-from bench.common import arguments, timed
+from bench.common import arguments, print_table, timed
 
 SEED = 2026
 
@@ -192,15 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = f"{'case':38} {'size':>20} {'ours ms':>10} {'goal ms':>8} {'baseline ms':>12} {'ratio':>8}  met  baseline"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        met = "" if r["meets_goal"] is None else ("yes" if r["meets_goal"] else "NO")
-        print(f"{r['case']:38} {r['size']:>20} {r['ours_ms']:>10.2f} {r['goal_ms'] or '':>8} "
-              f"{r['baseline_ms'] or '':>12} {str(r['ratio']) + '×':>8}  {met:3}  {r['baseline']}")
-        if r.get("note"):
-            print(f"{'':38} {r['note']}")
+    print_table(rows, case_width=38, size_width=20, goal_format="g")
     return 0
 
 

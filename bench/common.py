@@ -82,14 +82,22 @@ def in_fresh_process(target: Callable[..., None], *args: Any) -> Any:
 
 
 def print_table(rows: list[dict[str, Any]], *, case_width: int, size_width: int, goal_format: str) -> None:
+    """The benchmark table: case, size, ours, goal, baseline (ms), ratio, peak MB when any row measured memory, met,
+    the baseline's name; a row's "note", when it has one, goes on the line below."""
+    memory = any("peak_mb" in r for r in rows)
+
+    def cell(value, fmt: str, suffix: str = "") -> str:
+        return "" if value is None else format(value, fmt) + suffix
+
     header = (f"{'case':{case_width}} {'size':>{size_width}} {'ours ms':>10} {'goal ms':>8} {'baseline ms':>12} "
-              f"{'ratio':>8} {'peak MB':>8}  met  baseline")
+              f"{'ratio':>8}{' ' + format('peak MB', '>8') if memory else ''}  met  baseline")
     print(header)
     print("-" * len(header))
     for r in rows:
         met = "" if r["meets_goal"] is None else ("yes" if r["meets_goal"] else "NO")
-        print(f"{r['case']:{case_width}} {r['size']:>{size_width}} {r['ours_ms']:>10.2f} "
-              f"{'' if r['goal_ms'] is None else format(r['goal_ms'], goal_format):>8} "
-              f"{'' if r['baseline_ms'] is None else format(r['baseline_ms'], '.1f'):>12} "
-              f"{'' if r['ratio'] is None else format(r['ratio'], '.1f') + '×':>8} "
-              f"{'' if r['peak_mb'] is None else format(r['peak_mb'], '.1f'):>8}  {met:3}  {r['baseline']}")
+        peak = f" {cell(r.get('peak_mb'), '.1f'):>8}" if memory else ""
+        print(f"{r['case']:{case_width}} {r['size']:>{size_width}} {cell(r['ours_ms'], '.2f'):>10} "
+              f"{cell(r['goal_ms'], goal_format):>8} {cell(r['baseline_ms'], '.1f'):>12} "
+              f"{cell(r['ratio'], '.1f', '×'):>8}{peak}  {met:3}  {r['baseline']}")
+        if r.get("note"):
+            print(f"{'':{case_width}} {r['note']}")

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from bench.common import arguments, timed
+from bench.common import arguments, print_table, timed
 from fairness.algorithms.flow import IncrementalFlow
 from fairness.algorithms.game import FlowOracle, coverage_game
 from fairness.algorithms.shapley import Z95, exact_shapley, marginals_along, pair_ranges, sample_sums
@@ -145,17 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = f"{'case':44} {'size':>22} {'ours ms':>10} {'goal ms':>8} {'baseline ms':>12} {'ratio':>8}  met  baseline"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        met = "" if r["meets_goal"] is None else ("yes" if r["meets_goal"] else "NO")
-        ours = "" if r["ours_ms"] is None else f"{r['ours_ms']:.1f}"
-        ratio = "" if r["ratio"] is None else f"{r['ratio']}×"
-        print(f"{r['case']:44} {r['size']:>22} {ours:>10} {r['goal_ms'] or '':>8} {r['baseline_ms'] or '':>12} "
-              f"{ratio:>8}  {met:3}  {r['baseline']}")
-        if r.get("note"):
-            print(f"{'':44} {r['note']}")
+    print_table(rows, case_width=44, size_width=22, goal_format="g")
     return 0
 
 
