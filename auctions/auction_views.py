@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -122,7 +123,13 @@ def auctions_page(request: HttpRequest) -> HttpResponse:
 def _bid_answer(request: HttpRequest, auction: VickreyAuction, faculty: Faculty, *, form: BidForm | None,
                 notice: str, failed: bool) -> HttpResponse:
     if request.htmx:  # htmx swaps only 2xx answers: the card with its errors is the answer
-        return render(request, f"{FACULTY_PAGE}#auction_card", _card(request, auction, faculty, form, notice))
+        card = render_to_string(f"{FACULTY_PAGE}#auction_card", _card(request, auction, faculty, form, notice),
+                                request=request)
+        # and the points summary at the top of the page, swapped out of band: a bid moves points to "held"
+        account = PriorityPointAccount.objects.filter(faculty=faculty, year=auction.year).first()
+        summary = render_to_string(f"{FACULTY_PAGE}#points_summary",
+                                   {"account": account, "year": auction.year, "oob": True}, request=request)
+        return HttpResponse(card + summary)
     if not failed:
         messages.success(request, notice)
         return redirect(f"{reverse('auctions_page')}?year={auction.year.label}#auction-{auction.pk}")

@@ -46,6 +46,19 @@ def test_a_faculty_member_places_changes_and_withdraws_a_bid_by_plain_post(clien
     assert figures(faculty, year) == (20, 0, 20)
 
 
+def test_an_htmx_bid_also_refreshes_the_points_summary(client_as, year, funded, faculty, coordinator):
+    """The card is the answer, and the summary at the top of the page comes along out of band: the bid's points
+    now show as held, not available."""
+    auction = open_auction(year, actor=coordinator)
+    before = figures(faculty, year)
+    answer = client_as(faculty.user).post(reverse("bid_submit", args=[auction.pk]), {"amount": "7"},
+                                          HTTP_HX_REQUEST="true")
+    html = answer.content.decode()
+    assert answer.status_code == 200 and f'id="auction-{auction.pk}"' in html
+    assert 'id="points-summary"' in html and 'hx-swap-oob="true"' in html
+    assert f"{before[2] - 7} points available" in html and "7 held by bids" in html
+
+
 @pytest.mark.parametrize(("amount", "message"), [("-1", "negative"), ("2.5", "whole"), ("abc", "whole"),
                                                  ("21", "available")])
 def test_a_bad_bid_is_refused_beside_the_field_with_nothing_stored(client_as, year, funded, faculty, coordinator,
