@@ -212,7 +212,7 @@ def sample_sums(game: CoverageGame, *, seed: int, start: int, stop: int) -> Perm
         size_count[order * n + positions] += 1
         size_count[order[::-1] * n + positions] += 1
     if stop == start:
-        grand = IncrementalFlow(game).value if n == 0 else _grand_value(game)
+        grand = _grand_value(game)
     return PermutationSums(stop - start, total, squares, size_total.reshape(n, n), size_count.reshape(n, n), grand)
 
 
