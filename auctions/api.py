@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from auctions.ledger import LedgerConflict, points_grant
 from auctions.models import IdempotentRequest, PriorityPointAccount, PriorityPointTransaction
+from auctions.selectors import account_figures
 from auctions.serializers import (
     PointsAccountSerializer,
     PointsEntrySerializer,
@@ -60,22 +61,6 @@ def _year(label: Any) -> AcademicYear:
     return year
 
 
-def _figures(
-    faculty: Faculty, year: AcademicYear, account: PriorityPointAccount | None, *, reader=None,
-) -> dict[str, Any]:
-    """The account's figures (all 0 before its first entry: a read creates no account).
-
-    Bids are sealed: while the account holds points for open bids, `held` and `available` (which would give the
-    bids away) are null for anyone but the account's owner, coordinators included."""
-    account = account or PriorityPointAccount(faculty=faculty, year=year)
-    sealed = account.held > 0 and (reader is None or faculty.user_id != getattr(reader, "pk", None))
-    return {
-        "faculty": faculty.external_id, "academic_year": year.label, "balance": account.balance,
-        "held": None if sealed else account.held, "available": None if sealed else account.available,
-        "lifetime_earned": account.lifetime_earned, "lifetime_spent": account.lifetime_spent,
-    }
-
-
 def entry_row(entry: PriorityPointTransaction) -> dict[str, Any]:
     return {
         "id": entry.pk, "amount": entry.amount, "type": entry.type, "description": entry.description,
@@ -108,7 +93,7 @@ class PriorityPointsView(generics.GenericAPIView):
         year = _year(query.get("academic_year"))
         account = PriorityPointAccount.objects.filter(faculty=person, year=year).first()
         entries = [] if account is None else account.entries.select_related("week").order_by("pk")
-        body = {**_figures(person, year, account, reader=request.user), "transactions": [entry_row(e) for e in entries]}
+        body = {**account_figures(person, year, account, reader=request.user), "transactions": [entry_row(e) for e in entries]}
         return Response(PointsAccountSerializer(body).data)
 
 
@@ -153,7 +138,7 @@ class PriorityPointsGrantView(generics.GenericAPIView):
             except LedgerConflict as exc:
                 raise Conflict(exc.message_dict) from None
             account = PriorityPointAccount.objects.get(pk=posted.entry.account_id)
-            body = {**_figures(person, year, account, reader=request.user), "entry": PointsEntrySerializer(entry_row(posted.entry)).data}
+            body = {**account_figures(person, year, account, reader=request.user), "entry": PointsEntrySerializer(entry_row(posted.entry)).data}
             return Response(PointsGrantAnswerSerializer(body).data, status=status.HTTP_201_CREATED)
 
         return idempotent_response(request, store=IdempotentRequest, handler=grant)

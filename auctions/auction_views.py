@@ -21,10 +21,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from auctions import services
-from auctions.auction_forms import AuctionCreateForm, BidForm
+from auctions.auction_forms import AuctionCreateForm, BidForm, GrantForm
 from auctions.auction_models import Bid, VickreyAuction
+from auctions.ledger import KeyConflict, points_grant
 from auctions.models import PriorityPointAccount
-from auctions.selectors import RULES, auction_summary, auctions_for_user, own_bids_by_auction
+from auctions.reconcile import points_reconcile
+from auctions.selectors import (
+    RULES,
+    account_figures,
+    auction_summary,
+    auctions_for_user,
+    own_bids_by_auction,
+    year_points,
+)
 from auctions.services.slots import bidder_refusal
 from gtsched_site.forms import add_service_errors
 from gtsched_site.pages import render_page
@@ -34,6 +43,7 @@ from preferences.querysets import access_year, own_faculty, year_open_for_prefer
 
 FACULTY_PAGE = "auctions/auctions.html"
 COORDINATOR_PAGE = "auctions/coordinator_auctions.html"
+POINTS_PAGE = "auctions/coordinator_points.html"
 
 
 def _year(request: HttpRequest, faculty: Faculty | None = None) -> AcademicYear | None:
@@ -54,6 +64,16 @@ def _faculty_or_403(request: HttpRequest) -> Faculty | HttpResponse:
     return faculty
 
 
+def _ledger(account: PriorityPointAccount | None) -> list:
+    """The account's entries, newest first, each with the week it concerns as `shown_week`."""
+    entries = list(account.entries.select_related("week").order_by("-pk")) if account else []
+    auction_weeks = dict(VickreyAuction.objects.filter(pk__in={e.auction_id for e in entries if e.auction_id})
+                         .values_list("pk", "week__start_date"))
+    for entry in entries:  # a payment posted from a hold names its auction; its week is the auction's
+        entry.shown_week = entry.week.start_date if entry.week_id else auction_weeks.get(entry.auction_id)
+    return entries
+
+
 # --- my points ---------------------------------------------------------------------------------------------------
 
 @never_cache
@@ -65,11 +85,7 @@ def my_points(request: HttpRequest) -> HttpResponse:
         return faculty
     year = _year(request, faculty)
     account = PriorityPointAccount.objects.filter(faculty=faculty, year=year).first() if year else None
-    entries = list(account.entries.select_related("week").order_by("-pk")) if account else []
-    auction_weeks = dict(VickreyAuction.objects.filter(pk__in={e.auction_id for e in entries if e.auction_id})
-                         .select_related("week").values_list("pk", "week__start_date"))
-    for entry in entries:  # a payment posted from a hold names its auction; its week is the auction's
-        entry.shown_week = entry.week.start_date if entry.week_id else auction_weeks.get(entry.auction_id)
+    entries = _ledger(account)
     holds = list(account.holds.filter(status="pending").order_by("pk")) if account else []
     years = list(AcademicYear.objects.filter(point_accounts__faculty=faculty).order_by("-label"))
     context = {"faculty": faculty, "year": year, "account": account, "entries": entries, "holds": holds,
@@ -259,3 +275,76 @@ def coordinator_auction_action(request: HttpRequest, pk: int, action: str) -> Ht
         return render(request, f"{COORDINATOR_PAGE}#auction_list", context)
     (messages.error if error else messages.success)(request, error or notice)
     return redirect("coordinator_auctions", label=auction.year.label)
+
+
+# --- coordinator: points ------------------------------------------------------------------------------------------
+
+def _points_context(request: HttpRequest, year: AcademicYear, form: GrantForm | None = None) -> dict[str, Any]:
+    rows = year_points(year, reader=request.user)
+    return {
+        "year": year, "years": list(AcademicYear.objects.order_by("-label")), "rows": rows,
+        "form": form or GrantForm(year=year), "reconciliation": points_reconcile(year=year),
+        "total_balance": sum(r["balance"] for r in rows), "sealed": any(r["held"] is None for r in rows),
+    }
+
+
+@coordinator_required
+@require_GET
+def coordinator_points_overview(request: HttpRequest) -> HttpResponse:
+    year = _year(request)
+    if year is None:
+        return render(request, "preferences/no_year.html", {"section": "run_auctions"})
+    return redirect("coordinator_points", label=year.label)
+
+
+@never_cache
+@coordinator_required
+@require_GET
+def coordinator_points(request: HttpRequest, label: int) -> HttpResponse:
+    """Every account of the year (held points sealed while bids are open), grants, and the reconciliation of the
+    year's ledger; "Check again" reloads the reconciliation alone."""
+    year = access_year(label)
+    return render_page(request, POINTS_PAGE, _points_context(request, year), partial="reconciliation",
+                       section="run_auctions")
+
+
+@never_cache
+@coordinator_required
+@require_POST
+def coordinator_points_grant(request: HttpRequest, label: int) -> HttpResponse:
+    year = access_year(label)
+    form = GrantForm(request.POST, year=year)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            posted = points_grant(faculty=data["faculty"], year=year, amount=data["amount"], reason=data["reason"],
+                                  processed_by=request.user, idempotency_key=f"page:{request.user.pk}:{data['key']}")
+        except KeyConflict:
+            form.add_error(None, "This form was already sent with other figures. Reload the page to post a new grant.")
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            person, amount = data["faculty"], posted.entry.amount
+            if posted.replayed:
+                messages.info(request, f"That grant was already posted (entry #{posted.entry.pk}); nothing was added.")
+            else:
+                what = f"{amount:+d} points to {person.display_name}" if amount > 0 else \
+                    f"A correction of {amount} points for {person.display_name}"
+                messages.success(request, f"{what} posted (entry #{posted.entry.pk}).")
+            return redirect("coordinator_points", label=year.label)
+    context = _points_context(request, year, form)
+    return render(request, POINTS_PAGE, {**context, "section": "run_auctions"}, status=400)
+
+
+@never_cache
+@coordinator_required
+@require_GET
+def coordinator_points_account(request: HttpRequest, label: int, faculty_id: str) -> HttpResponse:
+    """One faculty member's ledger for the year, as a coordinator may read it: the posted entries (an auction's
+    payment appears once it is settled), with held and available sealed while their bids are open."""
+    year = access_year(label)
+    person = get_object_or_404(Faculty, external_id=faculty_id)
+    account = PriorityPointAccount.objects.filter(faculty=person, year=year).first()
+    context = {"year": year, "person": person, "figures": account_figures(person, year, account, reader=request.user),
+               "entries": _ledger(account), "section": "run_auctions"}
+    return render(request, "auctions/coordinator_points_account.html", context)

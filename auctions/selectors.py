@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from auctions.auction_models import Bid, VickreyAuction
+from auctions.models import PriorityPointAccount
 from gtsched_site.permissions import is_coordinator
-from preferences.models import Faculty
+from preferences.models import AcademicYear, Faculty
 from preferences.querysets import own_faculty
 
 RULES = {
@@ -70,3 +71,29 @@ def auction_summary(auction: VickreyAuction, *, user, my_bid: Bid | None = None,
         "holder": auction.holder.external_id if auction.holder_id else None, "closes_at": auction.closes_at,
         "status": auction.status, "rule": RULES[auction.kind], "outcome": outcome, "my_bid": mine,
     }
+
+
+def account_figures(
+    faculty: Faculty, year: AcademicYear, account: PriorityPointAccount | None, *, reader=None,
+) -> dict[str, Any]:
+    """The account's figures as `reader` may see them (all 0 before its first entry: a read creates no account).
+
+    Bids are sealed: while the account holds points for open bids, `held` and `available` (which would give the
+    bids away) are None for anyone but the account's owner, coordinators included."""
+    account = account or PriorityPointAccount(faculty=faculty, year=year)
+    sealed = account.held > 0 and (reader is None or faculty.user_id != getattr(reader, "pk", None))
+    return {
+        "faculty": faculty.external_id, "academic_year": year.label, "balance": account.balance,
+        "held": None if sealed else account.held, "available": None if sealed else account.available,
+        "lifetime_earned": account.lifetime_earned, "lifetime_spent": account.lifetime_spent,
+    }
+
+
+def year_points(year: AcademicYear, *, reader) -> list[dict[str, Any]]:
+    """Every faculty member of the year (and anyone else with an account for it) with their account's figures as `reader` may see them (sealed while they
+    hold points for open bids), by name; the row's `name` and `faculty_pk` name the person."""
+    accounts = {a.faculty_id: a for a in PriorityPointAccount.objects.filter(year=year)}
+    people = (Faculty.objects.filter(Q(pk__in=year.faculty_queryset()) | Q(pk__in=accounts))
+              .order_by("display_name", "external_id"))
+    return [{**account_figures(person, year, accounts.get(person.pk), reader=reader), "name": person.display_name,
+             "faculty_pk": person.pk, "has_account": person.pk in accounts} for person in people]

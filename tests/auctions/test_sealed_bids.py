@@ -35,7 +35,9 @@ def routes(auction, bids) -> list[str]:
     ids = [b.pk for b in bids.values()]
     return [
         "/points/", "/auctions/", f"/auctions/?year={auction.year.label}", "/coordinator/auctions/",
-        f"/coordinator/years/{auction.year.label}/auctions/",
+        f"/coordinator/years/{auction.year.label}/auctions/", "/coordinator/points/",
+        f"/coordinator/years/{auction.year.label}/points/",
+        *[f"/coordinator/years/{auction.year.label}/points/{b.faculty.external_id}/" for b in bids.values()],
         "/api/v1/auctions/", f"/api/v1/auctions/{auction.pk}/", "/api/v1/auctions/?status=open",
         "/api/v1/bids/", *[f"/api/v1/bids/{pk}/" for pk in ids], f"/api/v1/bids/?auction={auction.pk}",
         "/admin/auctions/bid/", *[f"/admin/auctions/bid/{pk}/change/" for pk in ids],
@@ -61,10 +63,12 @@ def auctions_route_names() -> set[str]:
 
 def test_this_test_knows_every_auctions_route():
     covered_by_get = {"my_points", "auctions_page", "coordinator_auctions_overview", "coordinator_auctions",
-                      "auction-list", "auction-detail", "bid-list", "bid-detail", "priority-points"}
+                      "auction-list", "auction-detail", "bid-list", "bid-detail", "priority-points",
+                      "coordinator_points_overview", "coordinator_points", "coordinator_points_account"}
     covered_by_post = {"bid_submit", "bid_withdraw", "coordinator_auction_create", "coordinator_auction_close",
                        "coordinator_auction_settle", "coordinator_auction_cancel", "auction-close", "auction-settle",
-                       "auction-cancel", "bid-change", "bid-withdraw", "vickrey-auction", "priority-points-grant"}
+                       "auction-cancel", "bid-change", "bid-withdraw", "vickrey-auction", "priority-points-grant",
+                       "coordinator_points_grant"}
     assert {"auctions_page", "bid-detail", "vickrey-auction", "coordinator_auction_settle"} <= auctions_route_names()
     assert auctions_route_names() <= covered_by_get | covered_by_post, auctions_route_names() - covered_by_get - covered_by_post
 
