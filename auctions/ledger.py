@@ -31,7 +31,7 @@ from auctions import ledger_sql
 from auctions.algorithms.vickrey import MAX_POINTS
 from auctions.models import PriorityPointAccount, PriorityPointHold, PriorityPointTransaction
 from gtsched_site.permissions import user_or_none
-from gtsched_site.transactions import retried_atomic
+from gtsched_site.transactions import retried_atomic, retried_statement
 from preferences.models import AcademicYear, Faculty
 
 Account = PriorityPointAccount
@@ -212,7 +212,6 @@ def _posted_in_locked(
     return [result if result is not None else Posted(next(fresh), replayed=False) for result in results]
 
 
-@retried_atomic
 def ledger_post_many(*, postings: Sequence[Posting], processed_by=None, skip_used_keys: bool = False) -> list[Posted]:
     """Append several entries, to one account or several, all or nothing (e.g. a transfer: −x here, +x there).
 
@@ -220,10 +219,46 @@ def ledger_post_many(*, postings: Sequence[Posting], processed_by=None, skip_use
     balance the earlier ones left (a debit may not take the balance below the held points). A posting whose key was
     used before with the same request is a replay (its first entry, nothing new); with a different one, KeyConflict
     — unless skip_used_keys, when a used key is a replay whatever it was used for (awards: once per key, ever).
+
+    On PostgreSQL a single posting is one statement (auctions_ledger_post_one: the same lock, lookup, check and
+    writes, server-side); outside a transaction that statement is its own (retried like a transaction on a deadlock), so it
+    costs one round trip.
     """
     postings = _check(postings)
+    processed_by = user_or_none(processed_by)
+    if len(postings) == 1 and ledger_sql.post_one_in_one_statement():
+        return [_post_one(postings[0], processed_by=processed_by, skip_used_keys=skip_used_keys)]
+    return _post_many(postings, processed_by=processed_by, skip_used_keys=skip_used_keys)
+
+
+@retried_atomic
+def _post_many(postings: list[Posting], *, processed_by, skip_used_keys: bool) -> list[Posted]:
     accounts = accounts_lock(account_ids=[p.account_id for p in postings])
-    return _posted_in_locked(accounts, postings, processed_by=user_or_none(processed_by), skip_used_keys=skip_used_keys)
+    return _posted_in_locked(accounts, postings, processed_by=processed_by, skip_used_keys=skip_used_keys)
+
+
+@retried_statement
+def _post_one(posting: Posting, *, processed_by, skip_used_keys: bool) -> Posted:
+    """One posting by the server-side function; the outcomes and errors of _posted_in_locked."""
+    digest = posting.request_hash()
+    status, entry, first_hash = ledger_sql.post_one(
+        account_id=posting.account_id, amount=posting.amount, type=posting.type, description=posting.description,
+        auction_id=posting.auction_id, week_id=posting.week_id, reverses_id=posting.reverses_id,
+        processed_by_id=getattr(processed_by, "pk", None), key=posting.idempotency_key, request_hash=digest,
+    )
+    if status == "posted":
+        return Posted(entry, replayed=False)
+    if status == "missing":
+        raise ValidationError({"account": f"No priority-point account {posting.account_id}."})
+    if status == "short":
+        raise _short(Account(pk=posting.account_id), posting.amount)
+    first = Entry.objects.get(pk=entry.pk)
+    if first_hash != digest and not skip_used_keys:
+        raise KeyConflict({"idempotency_key": (
+            f"The key {posting.idempotency_key!r} was used for a different entry "
+            f"({first.amount:+d} {first.type}, #{first.pk}); use a new key for a new entry."
+        )})
+    return Posted(first, replayed=True)
 
 
 def ledger_post(

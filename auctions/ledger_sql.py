@@ -108,3 +108,31 @@ def entries_append(entries: Sequence[Entry], accounts: Sequence[Account]) -> Non
     for entry, pk in zip(entries, ids, strict=True):  # ids rise in VALUES order within one statement
         entry.pk = pk
         entry._state.adding, entry._state.db = False, connection.alias
+
+
+def post_one_in_one_statement() -> bool:
+    """Whether this database has auctions_ledger_post_one (PostgreSQL: migration 0004)."""
+    return connection.vendor == "postgresql"
+
+
+def post_one(*, account_id: int, amount: int, type: str, description: str, auction_id: int | None,
+             week_id: int | None, reverses_id: int | None, processed_by_id: int | None, key: str,
+             request_hash: str) -> tuple[str, Entry | None, str | None]:
+    """Post one entry by auctions_ledger_post_one: (status, entry, the key's request hash). status is "posted" (the
+    new entry), "replay" (the key was used: the entry's id only, and the first request's hash), "short" (a debit below
+    the held points: nothing written) or "missing" (no such account)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM auctions_ledger_post_one(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                       [account_id, amount, type, description, auction_id, week_id, reverses_id, processed_by_id,
+                        key, request_hash, now])
+        status, pk, before, after, version, digest = cursor.fetchone()
+    if status != "posted":
+        return status, (Entry(pk=pk) if pk is not None else None), digest
+    entry = Entry(
+        pk=pk, account_id=account_id, amount=amount, type=type, description=description, auction_id=auction_id,
+        week_id=week_id, reverses_id=reverses_id, processed_by_id=processed_by_id, balance_before=before,
+        balance_after=after, account_version=version, idempotency_key=key, request_hash=digest, created_at=now,
+    )
+    entry._state.adding, entry._state.db = False, connection.alias
+    return status, entry, digest

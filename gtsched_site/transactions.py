@@ -38,7 +38,18 @@ def retried_atomic(func: Callable[P, R] | None = None, *, attempts: int = ATTEMP
     a short random pause) when the database aborts it as a serialization failure or a deadlock. Called inside a
     transaction that is already open, it runs as a savepoint of that one and lets such an error through: the
     outermost transaction is the one to retry (wrap that one in retried_atomic too)."""
+    return _retrying(func, attempts=attempts, using=using, atomic=True)
 
+
+def retried_statement(func: Callable[P, R] | None = None, *, attempts: int = ATTEMPTS,
+                      using: str = DEFAULT_DB_ALIAS):
+    """Decorator for a function that runs a single statement: outside a transaction the statement is its own (no
+    BEGIN and COMMIT round trips) and is run again, as retried_atomic would, when it is aborted as a serialization
+    failure or a deadlock; inside an open transaction it runs as a savepoint and lets such an error through."""
+    return _retrying(func, attempts=attempts, using=using, atomic=False)
+
+
+def _retrying(func, *, attempts: int, using: str, atomic: bool):
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -47,6 +58,8 @@ def retried_atomic(func: Callable[P, R] | None = None, *, attempts: int = ATTEMP
                     return fn(*args, **kwargs)
             for attempt in range(1, attempts + 1):
                 try:
+                    if not atomic:
+                        return fn(*args, **kwargs)
                     with transaction.atomic(using=using):
                         return fn(*args, **kwargs)
                 except DatabaseError as exc:

@@ -275,7 +275,47 @@ def _wrapped(cause: Exception) -> OperationalError:
     return error
 
 
+@pytest.fixture
+def statement_by_statement(monkeypatch):
+    """Single postings take the statement-by-statement path too (on PostgreSQL they are otherwise one statement of
+    the server-side function), so a test can break a step of it."""
+    monkeypatch.setattr(ledger.ledger_sql, "post_one_in_one_statement", lambda: False)
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the one-statement posting exists on PostgreSQL only")
+@pytest.mark.parametrize("cause", [FakeSerializationFailure(), FakeDeadlock()])
+def test_a_one_statement_posting_is_retried_after_a_serialization_failure_or_deadlock(monkeypatch, year, faculty,
+                                                                                      cause):
+    account = ledger.points_account_get_or_create(faculty=faculty, year=year)
+    real, calls = ledger.ledger_sql.post_one, []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            raise _wrapped(cause)  # the statement aborted: nothing of it happened
+        return real(**kwargs)
+
+    monkeypatch.setattr(ledger.ledger_sql, "post_one", flaky)
+    monkeypatch.setattr(transactions.time, "sleep", lambda s: None)
+    posted = grant(account, 5, key="retry")
+    assert len(calls) == 3 and not posted.replayed
+    assert figures(account) == (5, 0, 5) and account.entries.count() == 1
+    assert_reconciles()
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the one-statement posting exists on PostgreSQL only")
+def test_inside_an_open_transaction_a_one_statement_posting_lets_a_retryable_error_through(monkeypatch, account):
+    def failing(**kwargs):
+        raise _wrapped(FakeDeadlock())
+
+    monkeypatch.setattr(ledger.ledger_sql, "post_one", failing)
+    with pytest.raises(OperationalError), transaction.atomic():
+        grant(account, 5)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("statement_by_statement")
 @pytest.mark.parametrize("cause", [FakeSerializationFailure(), FakeDeadlock()])
 def test_the_whole_transaction_is_retried_after_a_serialization_failure_or_deadlock(monkeypatch, year, faculty, cause):
     account = ledger.points_account_get_or_create(faculty=faculty, year=year)
@@ -297,6 +337,7 @@ def test_the_whole_transaction_is_retried_after_a_serialization_failure_or_deadl
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("statement_by_statement")
 def test_other_database_errors_and_too_many_failures_are_not_hidden(monkeypatch, year, faculty):
     account = ledger.points_account_get_or_create(faculty=faculty, year=year)
     monkeypatch.setattr(transactions.time, "sleep", lambda s: None)
@@ -320,6 +361,7 @@ def test_other_database_errors_and_too_many_failures_are_not_hidden(monkeypatch,
     assert figures(account) == (0, 0, 0)
 
 
+@pytest.mark.usefixtures("statement_by_statement")
 def test_inside_an_open_transaction_a_retryable_error_goes_to_the_outer_caller(monkeypatch, account):
     def failing(*args, **kwargs):
         raise _wrapped(FakeSerializationFailure())

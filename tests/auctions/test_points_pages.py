@@ -5,7 +5,6 @@ check — each refused to faculty and to the anonymous."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from auctions.models import PriorityPointAccount, PriorityPointTransaction
@@ -113,8 +112,6 @@ def test_one_persons_ledger_lists_their_entries(client_as, year, faculty, other_
     assert missing.status_code == 404
 
 
-@pytest.mark.skipif("connection.vendor == 'postgresql'", reason="breaks an account behind the ledger's back: "
-                    "PostgreSQL's trigger refuses that")
 def test_a_broken_account_is_named_on_the_page(client_as, year, faculty, coordinator):
     grant(faculty, year, 6, coordinator)
     PriorityPointAccount.objects.filter(faculty=faculty).update(balance=9, lifetime_earned=9)
