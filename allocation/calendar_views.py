@@ -68,7 +68,7 @@ def calendar_regenerate(request: HttpRequest) -> HttpResponse:
     if feed_scope(request.user) is None:
         return render(request, "preferences/no_profile.html", status=403)
     token = calendar_feed_regenerate(user=request.user)
-    notice = ("Your calendar link is new: the old one has stopped working. Subscribe again with the link above "
+    notice = ("Your calendar link is new: the old one has stopped working. Subscribe again with the new link "
               "(and remove the old subscription from your calendar).")
     if request.htmx:
         return render(request, f"{TEMPLATE}#feed_link", _context(request, token, notice))
