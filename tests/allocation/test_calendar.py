@@ -281,3 +281,15 @@ def test_a_published_schedule_replaced_by_another_takes_its_events_along(client,
     assert body
     Schedule.objects.filter(pk=market.pk).update(status=Schedule.Status.ARCHIVED)
     assert by_strict_reader(fetch(client, feed_path(faculty.user)).content) == {}
+
+
+def test_the_admin_lists_feeds_without_their_secrets_and_deleting_one_kills_its_url(admin_console, client, market,
+                                                                                      faculty):
+    path = feed_path(faculty.user)
+    feed = CalendarFeed.objects.get(user=faculty.user)
+    page = admin_console.get(f"/admin/allocation/calendarfeed/{feed.pk}/change/").content.decode()
+    assert feed.nonce not in page and feed.token_hash not in page
+    assert admin_console.get("/admin/allocation/calendarfeed/").status_code == 200
+    admin_console.post(f"/admin/allocation/calendarfeed/{feed.pk}/delete/", {"post": "yes"})
+    assert not CalendarFeed.objects.exists()
+    assert client.get(path).status_code == 404
