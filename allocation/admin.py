@@ -6,6 +6,7 @@ from django.db.models import Count
 from allocation.models import (
     AllocationRun,
     Assignment,
+    CalendarFeed,
     ChanceMatrix,
     ChanceRecomputation,
     Comparison,
@@ -240,3 +241,16 @@ class ChanceRecomputationAdmin(ReadOnlyAdmin):
 
     list_display = ("year", "state", "due_at", "requests", "started_at", "finished_at", "error")
     list_filter = ("state",)
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ReadOnlyAdmin):
+    """Who has a calendar feed. The token is never stored, so it cannot be shown here; deleting a feed kills its
+    URL (the person gets a new one on their next visit to /calendar/)."""
+
+    list_display = ("user", "created_at", "regenerated_at")
+    search_fields = ("user__username", "user__faculty__display_name")
+    fields = ("user", "created_at", "regenerated_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return True

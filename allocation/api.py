@@ -19,6 +19,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -46,6 +48,7 @@ from allocation.serializers import (
     run_schedule,
 )
 from allocation.services import allocation_run_cancel, allocation_run_start, assignment_explain
+from allocation.services.spreadsheets import XLSX, attachment, export_filename, schedule_csv, schedule_xlsx
 from gtsched_site.api import ListFilterMixin, SiteJSONParser
 from gtsched_site.permissions import coordinators_only
 from preferences.models import AcademicYear
@@ -325,6 +328,9 @@ class VcgAuctionView(_MechanismOperationView):
 
 # --- schedules and assignments -------------------------------------------------------------------------
 
+DRAFT_EXPORT = "Only coordinators export a draft schedule; faculty export the published one."
+_403_EXPORT = OpenApiResponse(DETAIL_SCHEMA, description="A faculty member asking for a draft")
+
 @extend_schema_view(
     list=extend_schema(
         summary="Schedules you may see",
@@ -347,6 +353,26 @@ class ScheduleViewSet(ListFilterMixin, ViewerContextMixin, viewsets.ReadOnlyMode
 
     list_filter_serializer = ScheduleFilterSerializer
     list_filters = {"year": "year__label", "status": "status"}
+
+    def _exportable(self) -> Schedule:
+        schedule = self.get_object()
+        if schedule.status != Schedule.Status.PUBLISHED and not is_coordinator(self.request.user):
+            raise PermissionDenied(DRAFT_EXPORT)
+        return schedule
+
+    @extend_schema(summary="The schedule as CSV, one row per assignment (faculty: published schedules)",
+                   responses={(200, "text/csv"): OpenApiTypes.STR, 401: _401, 403: _403_EXPORT, 404: _404})
+    @action(detail=True, methods=["get"], url_path="csv")
+    def csv(self, request: Request, pk: str | None = None) -> HttpResponse:
+        schedule = self._exportable()
+        return attachment(schedule_csv(schedule=schedule), "text/csv; charset=utf-8", export_filename(schedule, "csv"))
+
+    @extend_schema(summary="The schedule as an XLSX workbook, a sheet per rotation (faculty: published schedules)",
+                   responses={(200, XLSX): OpenApiTypes.BINARY, 401: _401, 403: _403_EXPORT, 404: _404})
+    @action(detail=True, methods=["get"], url_path="xlsx")
+    def xlsx(self, request: Request, pk: str | None = None) -> HttpResponse:
+        schedule = self._exportable()
+        return attachment(schedule_xlsx(schedule=schedule), XLSX, export_filename(schedule, "xlsx"))
 
 
 @extend_schema_view(

@@ -9,7 +9,7 @@ operation /probabilities/recompute.
 from django.urls import include, path
 from rest_framework.routers import DynamicRoute, SimpleRouter
 
-from allocation import api, chance_api
+from allocation import api, calendar_api, chance_api
 
 
 class OperationRouter(SimpleRouter):
@@ -29,5 +29,7 @@ urlpatterns = [
     path("game-theory/vcg-auction", api.VcgAuctionView.as_view(), name="vcg-auction"),
     path("probabilities/", chance_api.ProbabilitiesView.as_view(), name="probabilities"),
     path("probabilities/recompute", chance_api.ProbabilitiesRecomputeView.as_view(), name="probabilities-recompute"),
+    path("calendar", calendar_api.CalendarView.as_view(), name="calendar"),
+    path("calendar/regenerate", calendar_api.CalendarRegenerateView.as_view(), name="calendar-regenerate"),
     path("", include(router.urls)),
 ]

@@ -282,3 +282,25 @@ class ChanceRecomputation(models.Model):
 
 class PublishedScheduleIsImmutable(Exception):
     """Raised on a direct edit of a published schedule's assignments; changes go through audited services."""
+
+
+class CalendarFeed(models.Model):
+    """A user's private iCalendar feed of published weeks (DESIGN §14): a faculty member's own weeks, a
+    coordinator's the whole published schedule.
+
+    The token in the feed's URL is the credential and is never stored: it is derived from `nonce` with the
+    SECRET_KEY (so the URL can be shown again), and a request finds its feed by the token's sha256. Regenerating
+    draws a new nonce, so the old URL stops answering.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    nonce = models.CharField(max_length=64, help_text="Random; with the SECRET_KEY it gives the URL's token")
+    token_hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the URL's token")
+    created_at = models.DateTimeField(auto_now_add=True)
+    regenerated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "calendar feed"
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"

@@ -20,6 +20,7 @@ from allocation.models import PreAssignment, Schedule
 from allocation.preassignment_forms import PreAssignmentForm, preassignment_context
 from allocation.services import preassignment_add, preassignment_remove
 from allocation.services.grid import schedule_week_grid
+from allocation.services.spreadsheets import XLSX, attachment, export_filename, schedule_csv, schedule_xlsx
 from allocation.views import _home_context
 from gtsched_site.permissions import coordinator_required
 from preferences.querysets import access_year
@@ -76,3 +77,13 @@ def schedule_weeks(request: HttpRequest, pk: int) -> HttpResponse:
     grid = schedule_week_grid(schedule=schedule)
     return render(request, "allocation/schedule_weeks.html",
                   {"schedule": schedule, "grid": grid, "section": "allocation"})
+
+
+@coordinator_required
+@require_GET
+def schedule_export(request: HttpRequest, pk: int, extension: str) -> HttpResponse:
+    """The schedule as CSV (one row per assignment) or an XLSX workbook (a sheet per rotation)."""
+    schedule = get_object_or_404(Schedule.objects.select_related("year"), pk=pk)
+    if extension == "csv":
+        return attachment(schedule_csv(schedule=schedule), "text/csv; charset=utf-8", export_filename(schedule, "csv"))
+    return attachment(schedule_xlsx(schedule=schedule), XLSX, export_filename(schedule, "xlsx"))

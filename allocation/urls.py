@@ -1,6 +1,6 @@
 from django.urls import path
 
-from allocation import chance_views, schedule_views, views
+from allocation import calendar_views, chance_views, schedule_views, views
 
 urlpatterns = [
     path("coordinator/allocation/", views.allocation_overview, name="allocation_overview"),
@@ -11,6 +11,10 @@ urlpatterns = [
     path("coordinator/years/<int:label>/preassignments/<int:pk>/remove/", schedule_views.preassignment_delete,
          name="preassignment_delete"),
     path("coordinator/schedules/<int:pk>/weeks/", schedule_views.schedule_weeks, name="schedule_weeks"),
+    path("coordinator/schedules/<int:pk>/export.csv", schedule_views.schedule_export, {"extension": "csv"},
+         name="schedule_export_csv"),
+    path("coordinator/schedules/<int:pk>/export.xlsx", schedule_views.schedule_export, {"extension": "xlsx"},
+         name="schedule_export_xlsx"),
     path("coordinator/years/<int:label>/chances/", chance_views.year_chances, name="year_chances"),
     path("coordinator/years/<int:label>/chances/recompute/", chance_views.year_chances_recompute,
          name="year_chances_recompute"),
@@ -19,5 +23,8 @@ urlpatterns = [
     path("coordinator/comparisons/<int:pk>/", views.comparison_detail, name="comparison_detail"),
     path("chances/", chance_views.my_chances, name="my_chances"),
     path("schedule/", views.my_schedule, name="my_schedule"),
+    path("calendar/", calendar_views.calendar_page, name="calendar_page"),
+    path("calendar/regenerate/", calendar_views.calendar_regenerate, name="calendar_regenerate"),
+    path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("schedule/assignments/<int:pk>/why/", views.assignment_why, name="assignment_why"),
 ]

@@ -178,6 +178,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # Eager (no worker): a started run executes on a background thread of the web process, so the page answers at once
 # and shows its progress; off, it executes inside the request that started it (the test suite's default).
 GTSCHED_RUNS_IN_BACKGROUND = env_bool("GTSCHED_RUNS_IN_BACKGROUND", True)
+# The programme named in calendar feeds and spreadsheets (DESIGN §14).
+GTSCHED_PROGRAMME_NAME = os.environ.get("GTSCHED_PROGRAMME_NAME", "").strip() or "Residency programme"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

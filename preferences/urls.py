@@ -1,6 +1,6 @@
 from django.urls import path
 
-from preferences import views
+from preferences import sheet_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,4 +9,8 @@ urlpatterns = [
     path("preferences/versions/<int:pk>/", views.submission_detail, name="submission_detail"),
     path("coordinator/", views.coordinator_overview, name="coordinator_overview"),
     path("coordinator/years/<int:label>/", views.coordinator_year, name="coordinator_year"),
+    path("coordinator/years/<int:label>/preferences.csv", sheet_views.preference_sheet_download,
+         name="preference_sheet_download"),
+    path("coordinator/years/<int:label>/preferences/upload/", sheet_views.preference_sheet_upload,
+         name="preference_sheet_upload"),
 ]

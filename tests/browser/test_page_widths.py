@@ -133,7 +133,8 @@ def test_faculty_pages_fit_a_phone_and_the_desktop(page, live_server, faculty, b
     compute(busy_market["run"].year)  # the 2028 draft year: the one faculty are asked about
     for path, name in (("/preferences/", "my-preferences"), ("/schedule/", "my-schedule"),
                        ("/swaps/", "swap-suggestions"), ("/swaps/requests/", "swap-my-requests"),
-                       ("/fairness/", "my-fair-share"), ("/points/", "my-points"), ("/auctions/", "auctions")):
+                       ("/fairness/", "my-fair-share"), ("/points/", "my-points"), ("/auctions/", "auctions"),
+                       ("/calendar/", "calendar-feed")):
         problems += _check(page, live_server, screenshot_dir, path, name)
     assert not problems, "\n".join(problems)
 
