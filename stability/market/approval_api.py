@@ -92,7 +92,7 @@ class SwapApprovalListView(generics.GenericAPIView):
                 "requests": SwapRequestSerializer([fresh.get(pk=m.pk) for m in item.members], many=True,
                                                   context=context).data,
             })
-        return Response(PendingApprovalSerializer(rows, many=True).data)
+        return Response(rows)  # already in PendingApprovalSerializer's shape: its requests are serialized above
 
 
 class SwapApprovalApproveView(generics.GenericAPIView):
