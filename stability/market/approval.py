@@ -130,6 +130,10 @@ def swap_request_approve(*, swap: SwapRequest, actor) -> SwapRequest:
     members = _awaiting(swap, actor, "approve")
     _mark_reviewed(members, actor)
     exchange_execute(members, actor=actor)
+    executed = [m for m in SwapRequest.objects.filter(pk__in=[m.pk for m in members]) if m.status == Status.EXECUTED]
+    for m in executed:
+        m.outcome = f"Approved by coordinator {actor.get_username()}; {m.outcome[0].lower()}{m.outcome[1:]}"[:300]
+        m.save(update_fields=["outcome"])
     notices.swap_reviewed(members, approved=True)
     return SwapRequest.objects.get(pk=swap.pk)
 

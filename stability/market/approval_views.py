@@ -52,7 +52,7 @@ def swap_approvals(request: HttpRequest) -> HttpResponse:
     return render_page(request, TEMPLATE, _queue_context(), partial="approval_queue", section="approvals")
 
 
-def _decided(request: HttpRequest, flash: tuple[str, str], context: dict[str, Any] | None = None,
+def _decided(request: HttpRequest, flash: tuple[str, str] | None, context: dict[str, Any] | None = None,
              status: int = 200) -> HttpResponse:
     if request.htmx:  # htmx swaps only 2xx answers: a refusal of the form shows in the queue with 200
         return render(request, f"{TEMPLATE}#approval_queue", {**(context or _queue_context()), "flash": flash})
@@ -87,8 +87,10 @@ def swap_approval_refuse(request: HttpRequest, pk: int) -> HttpResponse:
         swap = swap_request_refuse(swap=swap, actor=request.user, reason=reason)
     except ValidationError as exc:
         message = " ".join(exc.messages)
+        if "reason" not in getattr(exc, "message_dict", {}):  # no longer waiting: the queue says so at its top
+            return _decided(request, ("error", message))
         context = _queue_context(errors={swap.pk: message}, reasons={swap.pk: reason})
-        return _decided(request, ("error", message), context, status=400)
+        return _decided(request, None, context, status=400)  # the message shows at the reason field
     return _decided(request, ("success", f"Refused swap #{swap.pk}; both faculty members are told why. "
                                          "The schedule is unchanged."))
 
