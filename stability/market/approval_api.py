@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -29,6 +29,7 @@ _400 = OpenApiResponse(FIELD_ERRORS_SCHEMA, description="Refused, nothing change
 _401 = OpenApiResponse(DETAIL_SCHEMA, description="Not authenticated")
 _403 = OpenApiResponse(DETAIL_SCHEMA, description="Not a coordinator")
 _404 = OpenApiResponse(DETAIL_SCHEMA, description="No such swap request")
+REQUEST_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Swap request id (any request of the exchange)")
 
 
 class StabilityChangeSerializer(serializers.Serializer):
@@ -100,7 +101,8 @@ class SwapApprovalApproveView(generics.GenericAPIView):
     serializer_class = SwapRequestSerializer
 
     @extend_schema(operation_id="swap_approvals_approve", summary="Approve a confirmed swap: it executes now",
-                   request=None, responses={200: SwapRequestSerializer, 400: _400, 401: _401, 403: _403, 404: _404})
+                   request=None, parameters=[REQUEST_ID],
+                   responses={200: SwapRequestSerializer, 400: _400, 401: _401, 403: _403, 404: _404})
     def post(self, request: Request, pk: str) -> Response:
         return _answer(request, swap_request_approve(swap=_request(pk), actor=request.user))
 
@@ -111,7 +113,7 @@ class SwapApprovalRefuseView(generics.GenericAPIView):
     serializer_class = RefuseSerializer
 
     @extend_schema(operation_id="swap_approvals_refuse", summary="Refuse a confirmed swap, with the reason",
-                   request=RefuseSerializer,
+                   request=RefuseSerializer, parameters=[REQUEST_ID],
                    responses={200: SwapRequestSerializer, 400: _400, 401: _401, 403: _403, 404: _404},
                    examples=[OpenApiExample("Refuse", request_only=True,
                                             value={"reason": "Leaves nights under-covered in December."})])
