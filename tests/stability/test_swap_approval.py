@@ -258,3 +258,21 @@ def test_the_api_refuses_everyone_but_coordinators(as_, waiting, who):
     assert client.post(f"{API}/{waiting.pk}/approve").status_code in expected
     assert client.post(f"{API}/{waiting.pk}/refuse", {"reason": "x"}, format="json").status_code in expected
     assert SwapRequest.objects.get(pk=waiting.pk).status == Status.AWAITING_APPROVAL
+
+
+def test_the_parties_see_the_swap_waiting_and_then_the_refusal_with_its_reason(client_as, waiting, coordinator, faculty,
+                                                                               other_faculty):
+    for person in (faculty, other_faculty):
+        html = client_as(person.user).get("/swaps/requests/").content.decode()
+        assert "Confirmed, awaiting coordinator approval" in html and "waiting for a coordinator" in html
+    swap_request_refuse(swap=waiting, actor=coordinator, reason="Nights would be short.")
+    for person in (faculty, other_faculty):
+        html = client_as(person.user).get("/swaps/requests/").content.decode()
+        assert "Refused by a coordinator" in html and "Nights would be short." in html
+
+
+def test_the_requester_may_withdraw_a_swap_waiting_for_approval(client_as, waiting, faculty, market):
+    answer = client_as(faculty.user).post(f"/swaps/requests/{waiting.pk}/cancel/")
+    assert answer.status_code == 302
+    assert SwapRequest.objects.get(pk=waiting.pk).status == Status.CANCELLED and swap_approvals_pending() == []
+    assert weeks_of(market, faculty) == [0, 4]
