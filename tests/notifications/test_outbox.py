@@ -179,3 +179,24 @@ def test_a_moved_deadline_is_a_new_reminder(year, cast, mailoutbox, django_captu
         with django_capture_on_commit_callbacks(execute=True):
             notifications_window_due()
     assert len(mailoutbox) == 4, "each of the two deadlines reminded each non-submitter once"
+
+
+def test_the_plain_text_part_is_not_html_escaped_and_the_html_part_is(cast, mailoutbox, django_capture_on_commit_callbacks):
+    alice, _ = cast
+    alice.display_name = "Dr. Aoife O'Brien <Chief>"
+    alice.save(update_fields=["display_name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        _enqueue([alice])
+    (message,) = mailoutbox
+    assert "Dear Dr. Aoife O'Brien <Chief>," in message.body
+    assert "O&#x27;Brien &lt;Chief&gt;" in html_part(message)
+
+
+def test_the_outbox_is_read_only_in_the_admin(admin_console, cast, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        (row,) = _enqueue(cast[:1])
+    page = admin_console.get("/admin/preferences/notification/")
+    assert page.status_code == 200 and "alice@example.org" in page.content.decode()
+    assert admin_console.get("/admin/preferences/notification/add/").status_code == 403
+    assert admin_console.post(f"/admin/preferences/notification/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Notification.objects.filter(pk=row.pk).exists()
