@@ -194,6 +194,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "auctions.tasks.auctions_settle_due_task",
         "schedule": env_int("GTSCHED_AUCTION_SETTLE_EVERY_S", 60),
     },
+    # E-mail notifications: "the preference window opened", "it closes in 48 h", and a resend of stuck messages.
+    "notifications-due": {
+        "task": "preferences.tasks.notifications_due_task",
+        "schedule": env_int("GTSCHED_NOTIFICATIONS_EVERY_S", 900),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -334,3 +339,19 @@ GTSCHED_POINTS = {
     "holiday_week": env_int_at_least("GTSCHED_POINTS_HOLIDAY_WEEK", 3, 0),
     "unwanted_week": env_int_at_least("GTSCHED_POINTS_UNWANTED_WEEK", 2, 0),
 }
+
+# E-mail notifications (DESIGN §14). Without EMAIL_HOST messages are printed to the console (the embedded default);
+# with it they go out by SMTP. Links in messages are absolute: GTSCHED_SITE_URL is where people reach the site.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
+EMAIL_TIMEOUT = env_int_at_least("EMAIL_TIMEOUT", 20, 1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "gtsched <gtsched@localhost>")
+GTSCHED_SITE_URL = os.environ.get("GTSCHED_SITE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+if not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?", GTSCHED_SITE_URL):
+    raise ImproperlyConfigured(f"GTSCHED_SITE_URL={GTSCHED_SITE_URL!r} is not an http(s) address such as https://gtsched.example.org.")

@@ -2,13 +2,22 @@ from django.contrib import admin
 from django.db.models import Count, Q
 
 from gtsched_site.admin import ReadOnlyAdmin
-from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
+from preferences.models import (
+    AcademicYear,
+    CoverageDemand,
+    Faculty,
+    Notification,
+    NotificationOptOut,
+    PreferenceSubmission,
+    Rotation,
+    Week,
+)
 
 
 @admin.register(AcademicYear)
 class AcademicYearAdmin(admin.ModelAdmin):
     list_display = ("__str__", "label", "first_monday", "num_weeks", "preference_opens", "preference_closes", "status", "respondents")
-    list_filter = ("status",)
+    list_filter = ("status", "swaps_need_approval")
     search_fields = ("label",)
     date_hierarchy = "first_monday"
     filter_horizontal = ("roster",)
@@ -90,3 +99,20 @@ class PreferenceSubmissionAdmin(ReadOnlyAdmin):
     @admin.display(description="blocked weeks")
     def blocked_count(self, obj):
         return len(obj.blocked_weeks)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """The e-mail outbox (DESIGN §14): what was sent to whom, and what is still pending or failed."""
+
+    list_display = ("created_at", "kind", "recipient", "to_address", "subject", "status", "attempts", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("recipient__display_name", "to_address", "subject", "event_key")
+    list_select_related = ("recipient",)
+
+
+@admin.register(NotificationOptOut)
+class NotificationOptOutAdmin(admin.ModelAdmin):
+    list_display = ("faculty", "kind", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("faculty__display_name",)

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from preferences import api
+from preferences import api, notification_api
 
 router = DefaultRouter()
 router.register("years", api.AcademicYearViewSet, basename="year")
@@ -19,5 +19,6 @@ urlpatterns = [
         name="preferences-strategyproof",
     ),
     path("game-theory/preferences/validate", api.ValidatePreferencesView.as_view(), name="preferences-validate"),
+    path("notification-settings", notification_api.NotificationSettingsView.as_view(), name="notification-settings"),
     path("", include(router.urls)),
 ]

@@ -57,6 +57,9 @@ class AcademicYear(models.Model):
         "Faculty", blank=True, related_name="years",
         help_text="Faculty who serve this year; empty means every active faculty member.",
     )
+    swaps_need_approval = models.BooleanField(
+        default=False, help_text="A swap both parties confirmed waits for a coordinator's approval before it executes."
+    )
     first_published_at = models.DateTimeField(
         null=True, blank=True, help_text="When a schedule of this year was first published (set by the publish gate)"
     )
@@ -245,3 +248,6 @@ class PreferenceSubmission(models.Model):
     @property
     def entry_count(self) -> int:
         return len(self.entries)
+
+
+from preferences.notification_models import Notification, NotificationKind, NotificationOptOut  # noqa: E402,F401

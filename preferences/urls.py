@@ -1,12 +1,13 @@
 from django.urls import path
 
-from preferences import sheet_views, views
+from preferences import notification_views, sheet_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("preferences/", views.my_preferences, name="my_preferences"),
     path("preferences/validate/", views.validate_preferences, name="validate_preferences"),
     path("preferences/versions/<int:pk>/", views.submission_detail, name="submission_detail"),
+    path("settings/notifications/", notification_views.notification_settings_page, name="notification_settings"),
     path("coordinator/", views.coordinator_overview, name="coordinator_overview"),
     path("coordinator/years/<int:label>/", views.coordinator_year, name="coordinator_year"),
     path("coordinator/years/<int:label>/preferences.csv", sheet_views.preference_sheet_download,

@@ -146,8 +146,9 @@ class SwapRequest(models.Model):
     """A faculty member offers one of their published weeks for any of the weeks they want.
 
     Life cycle: open → matched (a counterparty and their assignment proposed, by the matcher or a trading cycle)
-    → executed once every party confirmed; or cancelled / declined / expired. A trading cycle links its requests
-    through `cycle`.
+    → executed once every party confirmed; or cancelled / declined / expired. When the year's swaps need approval
+    (AcademicYear.swaps_need_approval), a fully confirmed swap waits as awaiting_approval until a coordinator
+    approves (executed) or refuses it (refused, with the reason). A trading cycle links its requests through `cycle`.
     """
 
     class Status(models.TextChoices):
@@ -157,6 +158,8 @@ class SwapRequest(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         DECLINED = "declined", "Declined"
         EXPIRED = "expired", "No longer possible"
+        AWAITING_APPROVAL = "awaiting_approval", "Confirmed, awaiting coordinator approval"
+        REFUSED = "refused", "Refused by a coordinator"
 
     class Strategy(models.TextChoices):
         TARGETED = "targeted", "One specific week"
@@ -164,7 +167,7 @@ class SwapRequest(models.Model):
         ANY_BETTER = "any_better", "Any week I prefer"
         SUGGESTED = "suggested", "Taken from a swap suggestion"
 
-    ACTIVE = (Status.OPEN, Status.MATCHED)
+    ACTIVE = (Status.OPEN, Status.MATCHED, Status.AWAITING_APPROVAL)
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="swap_requests")
     requester = models.ForeignKey(Faculty, on_delete=models.CASCADE, related_name="swap_requests")
@@ -172,7 +175,7 @@ class SwapRequest(models.Model):
     wanted_weeks = models.ManyToManyField(Week, related_name="wanted_in")
     strategy = models.CharField(max_length=12, choices=Strategy.choices, default=Strategy.FLEXIBLE)
     note = models.CharField(max_length=300, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
     counterparty = models.ForeignKey(
         Faculty, null=True, blank=True, on_delete=models.SET_NULL, related_name="swap_requests_received"
     )
@@ -198,12 +201,17 @@ class SwapRequest(models.Model):
     matched_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     change = models.ForeignKey(ScheduleChange, null=True, blank=True, on_delete=models.SET_NULL, related_name="swap_requests")
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text="When the last party confirmed")
+    reviewed_by = actor_field(help_text="The coordinator who approved or refused it (when swaps need approval)")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.CharField(max_length=300, blank=True, help_text="Why a coordinator refused it")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["give"], condition=models.Q(status__in=["open", "matched"]), name="swap_request_one_active_per_week",
+                fields=["give"], condition=models.Q(status__in=["open", "matched", "awaiting_approval"]),
+                name="swap_request_one_active_per_week_v2",
             ),
         ]
 

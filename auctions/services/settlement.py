@@ -19,8 +19,10 @@ from auctions.auction_models import Bid, VickreyAuction
 from auctions.ledger import EntryType, holds_settle, ledger_post, points_account_get_or_create
 from auctions.services.lifecycle import auction_close, auction_lock, close_locked
 from auctions.services.slots import bidder_refusal, published_schedule, when
+from auctions.signals import auction_settled
 from gtsched_site.limits import seed_draw
 from gtsched_site.permissions import user_or_none
+from gtsched_site.signals import send_on_commit
 from gtsched_site.transactions import retried_atomic
 
 logger = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ def auction_settle(
     if winner is None:
         locked.note = "No valid bid met the reserve; nothing was posted and every hold was released."
     locked.save()
+    send_on_commit(auction_settled, sender=VickreyAuction, auction_id=locked.pk)
     return locked
 
 

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from gtsched_site.admin import ReadOnlyAdmin
+from stability.market.approval import swap_request_approve
 from stability.market.matching import swap_request_match, swap_requests_clear_cycles
 from stability.market.requests import swap_request_cancel
 from stability.market.strategy import strategy_performance_update
@@ -42,6 +43,17 @@ def cancel_requests(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{done} request(s) cancelled.", messages.SUCCESS)
 
 
+@admin.action(description="Approve the selected swaps awaiting approval (refuse with a reason on the approval page)")
+def approve_requests(modeladmin, request, queryset):
+    done = 0
+    for swap in queryset.filter(status=SwapRequest.Status.AWAITING_APPROVAL):
+        try:
+            done += swap_request_approve(swap=swap, actor=request.user).status == SwapRequest.Status.EXECUTED
+        except (ValidationError, PermissionDenied) as exc:  # e.g. approved already with its trading cycle
+            modeladmin.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.WARNING)
+    modeladmin.message_user(request, f"{done} swap(s) approved and executed.", messages.SUCCESS)
+
+
 @admin.register(SwapRequest)
 class SwapRequestAdmin(ReadOnlyAdmin):
     list_display = ("id", "schedule", "requester", "give_week", "strategy", "status", "counterparty", "take_week",
@@ -50,7 +62,7 @@ class SwapRequestAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "requester__display_name", "counterparty__display_name", "note")
     list_select_related = ("schedule", "requester", "counterparty", "give_week", "take_week")
     readonly_fields = [f.name for f in SwapRequest._meta.fields] + ["wanted"]
-    actions = [match_requests, clear_cycles, cancel_requests]
+    actions = [match_requests, clear_cycles, cancel_requests, approve_requests]
 
     @admin.display(description="cycle")
     def short_cycle(self, obj):

@@ -24,6 +24,7 @@ from gtsched_site.permissions import is_coordinator, user_or_none
 from preferences.models import Faculty, Week
 from stability.algorithms.swaps import apply_swap, swap_candidates, swap_gains
 from stability.algorithms.ttc import top_trading_cycles
+from stability.market import notices
 from stability.market.lifecycle import expire, is_stale_give, swap_request_lock
 from stability.market.state import SUGGESTION_LIMIT, Market, Status, Strategy, reserved_assignment_ids, week_label
 from stability.models import SwapRequest
@@ -181,6 +182,7 @@ def swap_request_match(*, swap: SwapRequest, take: Assignment | None = None) -> 
     swap.counterparty_confirmed = False
     swap.outcome = f"Proposed: {week_label(partner.week)} from {partner.faculty}; waiting for confirmation."
     swap.save()
+    notices.swap_proposed([swap])
     return swap
 
 
@@ -239,6 +241,7 @@ def swap_requests_clear_cycles(*, schedule: Schedule, actor) -> list[list[SwapRe
         if not _cycle_feasible(market, pairs, [index[m.pk] for m in members]):
             continue
         _propose_cycle(market, members, pairs)
+        notices.swap_proposed(members)
         cleared.append(members)
     return cleared
 

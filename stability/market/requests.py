@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from allocation.algorithms.exchange import EPSILON
 from allocation.changes import schedule_swaps_apply
@@ -21,6 +22,7 @@ from gtsched_site.permissions import is_coordinator, user_or_none
 from preferences.models import Week
 from preferences.querysets import own_faculty
 from stability.algorithms.swaps import nash_distance
+from stability.market import notices
 from stability.market.lifecycle import (
     close,
     close_affected,
@@ -249,27 +251,56 @@ def swap_request_confirm(*, swap: SwapRequest, actor) -> SwapRequest:
             m.requester_confirmed = True
             m.save(update_fields=["requester_confirmed"])
     if not _all_confirmed(members):
+        notices.swap_accepted(members, confirmer=faculty, complete=False)
         return SwapRequest.objects.get(pk=swap.pk)
-    _execute(members, actor=actor)
+    if swap.schedule.year.swaps_need_approval and exchange_impossible(members) is None:
+        await_approval(members)
+    else:
+        exchange_execute(members, actor=actor)
+    notices.swap_accepted(members, confirmer=faculty, complete=True)
     return SwapRequest.objects.get(pk=swap.pk)
 
 
-def _execute(members: list[SwapRequest], *, actor) -> None:
-    schedule = members[0].schedule
-    if not Schedule.objects.filter(pk=schedule.pk, status=Schedule.Status.PUBLISHED).exists():
-        expire(members, "The schedule is no longer published, so the swap cannot happen.")
-        return
+def exchange_impossible(members: Sequence[SwapRequest]) -> str | None:
+    """Why the confirmed exchange can no longer happen (the schedule was replaced, a week changed hands), or None."""
+    if not Schedule.objects.filter(pk=members[0].schedule_id, status=Schedule.Status.PUBLISHED).exists():
+        return "The schedule is no longer published, so the swap cannot happen."
     if any(is_stale_give(m) or is_stale_take(m) for m in members):
-        expire(members, "No longer possible: one of the weeks changed hands in another swap since it was proposed.")
+        return "No longer possible: one of the weeks changed hands in another swap since it was proposed."
+    return None
+
+
+def exchange_pairs(members: Sequence[SwapRequest]) -> list[tuple[int, int]]:
+    """The exchange as consecutive pairs of assignment ids, as schedule_swaps_apply takes them."""
+    if members[0].cycle is not None:
+        return [(members[j].give_id, members[j + 1].give_id) for j in range(len(members) - 1)]
+    return [(members[0].give_id, members[0].take_id)]
+
+
+def await_approval(members: Sequence[SwapRequest]) -> None:
+    """Everyone confirmed and the year's swaps need approval: the requests wait for a coordinator (the schedule
+    does not change until one approves)."""
+    now = timezone.now()
+    for m in members:
+        m.status, m.confirmed_at = Status.AWAITING_APPROVAL, now
+        m.outcome = "Everyone confirmed; waiting for a coordinator to approve the swap. Nothing changes until then."
+        m.save(update_fields=["status", "confirmed_at", "outcome"])
+
+
+def exchange_execute(members: list[SwapRequest], *, actor) -> None:
+    """Run the confirmed (and, when needed, approved) exchange as one audited ScheduleChange, or expire it saying
+    why it can no longer happen."""
+    if (refusal := exchange_impossible(members)) is not None:
+        expire(members, refusal)
         return
+    schedule = members[0].schedule
     cycle = members[0].cycle is not None
+    pairs = exchange_pairs(members)
     if cycle:
-        pairs = [(members[j].give_id, members[j + 1].give_id) for j in range(len(members) - 1)]
         kind = ScheduleChange.Kind.TRADING_CYCLE
         reason = f"Trading cycle of {len(members)} swap requests ({', '.join(f'#{m.pk}' for m in members)})"
     else:
         only = members[0]
-        pairs = [(only.give_id, only.take_id)]
         kind = ScheduleChange.Kind.SWAP
         reason = f"Swap request #{only.pk}: {only.requester} {week_label(only.give_week)} ↔ {only.counterparty} {week_label(only.take_week)}"
     try:
@@ -294,9 +325,11 @@ def swap_request_decline(*, swap: SwapRequest, actor) -> SwapRequest:
         if faculty is None or faculty.pk not in (swap.requester_id, swap.counterparty_id):
             raise PermissionDenied("Only the two faculty members of this swap can decline it.")
         who = "You" if faculty.pk == swap.requester_id else str(faculty)
+        notices.swap_declined(members, decliner=faculty)
         close([swap], Status.DECLINED, f"Declined by {faculty}." if who != "You" else "You declined the proposal.")
     else:
         own = _own_in_cycle(members, faculty, "decline")
+        notices.swap_declined(members, decliner=faculty)
         close(own, Status.DECLINED, "You declined the trading cycle.")
         reopen([m for m in members if m not in own], f"{faculty} declined the trading cycle; your request is open again.")
     strategy_performance_update(year=swap.schedule.year)

@@ -85,6 +85,9 @@ def blocked_week_ids(*, faculty: Faculty, year: AcademicYear) -> set[int]:
 
 
 def reserved_assignment_ids(schedule: Schedule, *, exclude: int | None = None) -> set[int]:
-    """Assignments already promised in a matched proposal: the matcher does not offer them twice."""
-    matched = SwapRequest.objects.filter(schedule=schedule, status=Status.MATCHED).exclude(pk=exclude)
+    """Assignments already promised in a matched proposal (or one awaiting approval): the matcher does not offer them
+    twice."""
+    matched = SwapRequest.objects.filter(
+        schedule=schedule, status__in=[Status.MATCHED, Status.AWAITING_APPROVAL],
+    ).exclude(pk=exclude)
     return {pk for pair in matched.values_list("give_id", "take_id") for pk in pair if pk is not None}

@@ -13,7 +13,7 @@ from stability.models import StrategyPerformance, SwapRequest
 
 Status = SwapRequest.Status
 Strategy = SwapRequest.Strategy
-CLOSED = (Status.EXECUTED, Status.CANCELLED, Status.DECLINED, Status.EXPIRED)
+CLOSED = (Status.EXECUTED, Status.CANCELLED, Status.DECLINED, Status.EXPIRED, Status.REFUSED)
 
 
 @transaction.atomic

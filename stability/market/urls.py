@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from stability.market import views
+from stability.market import approval_views, views
 
 urlpatterns = [
     path("swaps/", views.swap_suggestions_page, name="swap_suggestions"),
@@ -13,6 +13,11 @@ urlpatterns = [
     path("swaps/requests/<int:pk>/cancel/", views.swap_request_act, {"action": "cancel"}, name="swap_request_cancel"),
     path("swaps/requests/<int:pk>/match/", views.swap_request_match_view, name="swap_request_match"),
     path("coordinator/swaps/", views.swap_market_overview, name="swap_market_overview"),
+    path("coordinator/swaps/approvals/", approval_views.swap_approvals, name="swap_approvals"),
+    path("coordinator/swaps/approvals/<int:pk>/approve/", approval_views.swap_approval_approve, name="swap_approval_approve"),
+    path("coordinator/swaps/approvals/<int:pk>/refuse/", approval_views.swap_approval_refuse, name="swap_approval_refuse"),
     path("coordinator/schedules/<int:pk>/swaps/", views.swap_market, name="swap_market"),
+    path("coordinator/schedules/<int:pk>/swaps/approval-setting/", approval_views.swap_approval_setting,
+         name="swap_approval_setting"),
     path("coordinator/schedules/<int:pk>/swaps/clear-cycles/", views.swap_market_clear_cycles, name="swap_market_clear_cycles"),
 ]

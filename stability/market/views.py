@@ -186,7 +186,8 @@ def _requests_context(faculty: Faculty, schedules: list[Schedule], schedule: Sch
     fit = faculty_fit(faculty=faculty, schedule=schedule)
     incoming = list(
         base.filter(counterparty=faculty, cycle__isnull=True).filter(
-            Q(status=SwapRequest.Status.MATCHED) | Q(status__in=[SwapRequest.Status.EXECUTED, SwapRequest.Status.DECLINED])
+            Q(status__in=[SwapRequest.Status.MATCHED, SwapRequest.Status.AWAITING_APPROVAL])
+            | Q(status__in=[SwapRequest.Status.EXECUTED, SwapRequest.Status.DECLINED, SwapRequest.Status.REFUSED])
         ).order_by("-matched_at", "-pk")[:20]
     )
     return {
@@ -255,6 +256,9 @@ def swap_request_act(request: HttpRequest, pk: int, action: str) -> HttpResponse
     else:
         if swap.status == SwapRequest.Status.EXECUTED:
             flash = ("success", "Swap done: the published schedule now shows your new week.")
+        elif swap.status == SwapRequest.Status.AWAITING_APPROVAL:
+            flash = ("success", "Confirmed by everyone. The swap now waits for a coordinator's approval; "
+                                "your schedule changes once it is approved.")
         elif swap.status == SwapRequest.Status.EXPIRED:
             flash = ("error", swap.outcome)
         elif action == "confirm":
@@ -321,6 +325,7 @@ def _market_context(schedule: Schedule) -> dict[str, Any]:
         "schedule": schedule, "year": schedule.year, "active": active, "closed": closed, "performance": performance,
         "open_count": sum(1 for r in active if r.status == SwapRequest.Status.OPEN),
         "matched_count": sum(1 for r in active if r.status == SwapRequest.Status.MATCHED),
+        "awaiting_count": sum(1 for r in active if r.status == SwapRequest.Status.AWAITING_APPROVAL),
         "schedules": list(published_schedules()),
         "distance_percent": None if distance is None else f"{100 * distance:.0f}",
         "distance_calm": distance is not None and distance < 0.05,

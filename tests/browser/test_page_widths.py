@@ -9,7 +9,14 @@ from playwright.sync_api import expect
 from allocation.models import Schedule
 from allocation.services.runs import allocation_run_execute, allocation_run_start
 from auctions.services import auction_close, auction_settle, bid_place
-from stability.market.requests import swap_request_cancel, swap_request_create, swap_request_decline, swap_request_post
+from stability.market.approval import swap_approval_setting_update
+from stability.market.requests import (
+    swap_request_cancel,
+    swap_request_confirm,
+    swap_request_create,
+    swap_request_decline,
+    swap_request_post,
+)
 from tests.auctions.auction_helpers import grant, open_auction
 from tests.browser.session import log_in
 from tests.factories import FacultyFactory, UserFactory, make_year
@@ -76,6 +83,10 @@ def busy_market(market, rotations, faculty, other_faculty, carol, dave, coordina
                       strategy="targeted")
     swap_request_create(actor=dave.user, give=slot(market, dave, 2), wanted_weeks=[weeks[3], weeks[5], weeks[6], weeks[7]],
                         strategy="flexible", note="")
+    # Swaps need approval: Carol asks for Alice's clinic week 4, Alice confirms, and it waits in the coordinators' queue.
+    swap_approval_setting_update(year=market.year, required=True, actor=coordinator)
+    waiting = swap_request_post(actor=carol.user, give=slot(market, carol, 1), take=slot(market, faculty, 4))
+    swap_request_confirm(swap=waiting, actor=faculty.user)
 
     draft = make_year(label=2028, num_weeks=12, rotations=rotations)
     names = ["Dr. Maximiliana Featherstonehaugh-Wolcott", "Dr. Bartholomew Oyelaran-Castellanos", "Dr. Li Wei",
@@ -134,7 +145,7 @@ def test_faculty_pages_fit_a_phone_and_the_desktop(page, live_server, faculty, b
     for path, name in (("/preferences/", "my-preferences"), ("/schedule/", "my-schedule"),
                        ("/swaps/", "swap-suggestions"), ("/swaps/requests/", "swap-my-requests"),
                        ("/fairness/", "my-fair-share"), ("/points/", "my-points"), ("/auctions/", "auctions"),
-                       ("/calendar/", "calendar-feed")):
+                       ("/calendar/", "calendar-feed"), ("/settings/notifications/", "notification-settings")):
         problems += _check(page, live_server, screenshot_dir, path, name)
     assert not problems, "\n".join(problems)
 
@@ -153,6 +164,7 @@ def test_coordinator_pages_fit_a_phone_and_the_desktop(page, live_server, coordi
         (f"/coordinator/years/{schedule.year.label}/stability/", "stability-year"),
         (f"/coordinator/schedules/{schedule.pk}/stability/", "stability-report"),
         (f"/coordinator/schedules/{schedule.pk}/swaps/", "swap-market"),
+        ("/coordinator/swaps/approvals/", "swap-approvals"),
         (f"/coordinator/schedules/{Schedule.objects.get(run=run).pk}/weeks/", "schedule-weeks"),
         ("/coordinator/years/2028/fairness/", "fairness"),
         ("/coordinator/years/2028/fairness/targets/", "fairness-targets"),
