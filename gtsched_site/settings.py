@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "gtsched_site.middleware.EmbeddedBeatMiddleware",  # the embedded default's periodic tasks; then out of the chain
 ]
 
 if not DEBUG:  # runserver serves static files itself while debugging
