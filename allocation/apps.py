@@ -12,3 +12,8 @@ class AllocationConfig(AppConfig):
         from preferences.signals import preferences_changed
 
         preferences_changed.connect(preferences_changed_receiver, dispatch_uid="allocation.chances")
+
+        from allocation.outlook import rsd_top_choice_probability
+        from preferences.outlook import register_top_choice_probability
+
+        register_top_choice_probability(rsd_top_choice_probability)
