@@ -15,10 +15,10 @@ import pytest
 
 from allocation.algorithms.registry import MECHANISMS, strategy
 from allocation.problem import year_problem
+from preferences.services import preferences_submit
 from tests.allocation.algorithms.problems import make_problem
 from tests.allocation.helpers import run_now
-from tests.factories import FacultyFactory, make_year
-from preferences.services import preferences_submit
+from tests.factories import FacultyFactory, RotationFactory, make_year
 
 FAST = {"rsd_trading": {"draws": 1000}, "cp_sat": {"workers": 1}}
 
@@ -81,8 +81,6 @@ def test_every_mechanism_gives_todays_schedules_on_seeded_problems(mechanism):
 
 @pytest.fixture
 def mixed_year(db):
-    from tests.factories import RotationFactory
-
     ward, clinic = RotationFactory(name="ward"), RotationFactory(name="clinic")
     year = make_year(label=2040, num_weeks=6, rotations=[ward, clinic], demand=1)
     people = [
