@@ -17,3 +17,8 @@ class AllocationConfig(AppConfig):
         from preferences.outlook import register_top_choice_probability
 
         register_top_choice_probability(rsd_top_choice_probability)
+
+        from allocation.demo_history import demo_year_created_receiver
+        from preferences.signals import demo_year_created
+
+        demo_year_created.connect(demo_year_created_receiver, dispatch_uid="allocation.demo_history")

@@ -7,6 +7,7 @@ validation and versioning as the web form and the API. All randomness comes from
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
@@ -19,8 +20,11 @@ from django.db import transaction
 from django.db.models import Count, ProtectedError, Sum
 from django.utils import timezone
 
-from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
+from gtsched_site.signals import send_on_commit
+from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, TimeOff, Week
 from preferences.services import ENTRY_FIELDS, preferences_submit, submissions_current
+from preferences.signals import demo_year_created
+from preferences.time_off import time_off_create
 
 DEMO_EMAIL_DOMAIN = "demo.gtsched.org"
 FACULTY_PASSWORD = "demo-faculty"
@@ -142,10 +146,19 @@ class SubmissionPlan:
 
 
 @dataclass(frozen=True)
+class TimeOffPlan:
+    start: int  # days after the year's first Monday
+    end: int
+    kind: str
+    note: str
+
+
+@dataclass(frozen=True)
 class FacultyPlan:
     rotations: tuple[str, ...]
     target_load: int
     submissions: list[SubmissionPlan] = field(default_factory=list)
+    time_off: list[TimeOffPlan] = field(default_factory=list)
 
 
 def _target_loads(n: int, total: int, rng: np.random.Generator) -> np.ndarray:
@@ -275,7 +288,43 @@ def demo_population(
             if i in resubmit:
                 submissions.append(_revised(v1, score[i], extra, first_at + int(rng.integers(3600, window_seconds // 2 - 1800))))
         plans.append(FacultyPlan(rotations=qualified[i], target_load=int(loads[i]), submissions=submissions))
-    return plans
+    # Time off is drawn last, so the preferences above stay what they were before it existed.
+    time_off = _time_off(blocked=blocked, goers=goers, conferences=conferences, summer=summer, kids=kids, rng=rng)
+    return [dataclasses.replace(plan, time_off=time_off.get(i, [])) for i, plan in enumerate(plans)]
+
+
+def _time_off(*, blocked: np.ndarray, goers: np.ndarray, conferences: list[int], summer: np.ndarray, kids: np.ndarray,
+              rng: np.random.Generator) -> dict[int, list[TimeOffPlan]]:
+    """What people record as time off: the society meeting (Wednesday to Friday of the week they blocked for it),
+    the summer family leave behind their blocked summer weeks, a few single leave days, and one parental leave."""
+    n, w = blocked.shape
+    plans: dict[int, list[TimeOffPlan]] = {}
+    for i in goers.tolist():
+        for k in conferences:
+            if blocked[i, k]:
+                plans.setdefault(i, []).append(TimeOffPlan(7 * k + 2, 7 * k + 4, "conference", "Specialty society meeting"))
+    for i in np.flatnonzero(kids).tolist():
+        weeks = [k for k in summer.tolist() if blocked[i, k]]
+        if weeks:
+            plans.setdefault(i, []).append(TimeOffPlan(7 * weeks[0], 7 * weeks[-1] + 4, "leave", "Family holiday"))
+    busy = np.zeros((n, w), dtype=bool)
+    for i, rows in plans.items():
+        for t in rows:
+            busy[i, t.start // 7: t.end // 7 + 1] = True
+    free = np.flatnonzero(~busy[:, 26:40].any(axis=1))
+    if free.size:
+        parent = int(rng.choice(free))
+        start = 7 * int(rng.integers(26, 32))
+        plans.setdefault(parent, []).append(TimeOffPlan(start, start + 7 * 6 - 3, "parental", "Parental leave"))
+        busy[parent, start // 7: start // 7 + 6] = True
+    for i in rng.choice(n, size=min(n, max(1, n // 5)), replace=False).tolist():
+        open_weeks = np.flatnonzero(~busy[i] & ~blocked[i])
+        if open_weeks.size:
+            k = int(rng.choice(open_weeks))
+            day = 7 * k + int(rng.integers(0, 5))
+            plans.setdefault(i, []).append(TimeOffPlan(day, day, "other", "Personal day"))
+            busy[i, k] = True
+    return {i: sorted(rows, key=lambda t: t.start) for i, rows in plans.items()}
 
 
 def _report(kind: str, score: np.ndarray, blocked: np.ndarray, rng: np.random.Generator) -> tuple[list[dict[str, Any]], int]:
@@ -329,7 +378,12 @@ def _demo_users():
 
 @transaction.atomic
 def demo_year_reset(*, label: int) -> None:
-    """Delete the demo year (its schedules first: assignments protect weeks) and every demo login with its faculty."""
+    """Delete the demo year and its past year (schedules first: assignments protect weeks) and every demo login with
+    its faculty. The past year (label − 1, made for the swap history) goes only when everyone on it is a demo login."""
+    past = AcademicYear.objects.filter(label=label - 1).first()
+    if past is not None and past.roster.exists() and not past.roster.exclude(user__in=_demo_users()).exists():
+        past.schedules.all().delete()
+        past.delete()
     year = AcademicYear.objects.filter(label=label).first()
     if year is not None:
         try:
@@ -396,6 +450,10 @@ def demo_year_create(
     faculty = _demo_faculty(plans=plans, rotations=rotations)
     year.roster.set(faculty)
     for member, plan in zip(faculty, plans, strict=True):
+        for away in plan.time_off:
+            time_off_create(faculty=member, year=year, start=first_monday + dt.timedelta(days=away.start),
+                            end=first_monday + dt.timedelta(days=away.end), kind=away.kind, note=away.note)
+    for member, plan in zip(faculty, plans, strict=True):
         for sub in plan.submissions:
             _, key = ENTRY_FIELDS[sub.preference_type]
             preferences_submit(
@@ -405,6 +463,7 @@ def demo_year_create(
                 ip_address=sub.ip_address, user_agent=sub.user_agent,
                 now=year.preference_opens + dt.timedelta(seconds=sub.offset_seconds),
             )
+    send_on_commit(demo_year_created, sender=AcademicYear, year_id=year.pk, seed=seed)
     return DemoResult(created=True, summary=demo_year_summary(year=year, seed=seed))
 
 
@@ -469,6 +528,7 @@ def demo_year_summary(*, year: AcademicYear, seed: int | None) -> dict[str, Any]
         "total_demand": sum(row["total"] for row in demand),
         "faculty": len(demo_faculty),
         "total_target_load": sum(f.target_load for f in demo_faculty),
+        "time_off": {kind: TimeOff.objects.filter(year=year, kind=kind).count() for kind in TimeOff.Kind.values},
         "submissions": {
             "respondents": len(respondents),
             "non_respondents": len(demo_faculty) - len(respondents),
