@@ -47,12 +47,17 @@ class WeightsForm(forms.Form):
             raise
 
 
+def _percent(weight: float) -> str:
+    """0.1 → "10", 0.125 → "12.5": as a coordinator would type it."""
+    return format(round(Decimal(str(weight)) * 100, 2).normalize(), "f")
+
+
 @coordinator_required
 @require_http_methods(["GET", "POST"])
 def utility_weights(request: HttpRequest, label: int) -> HttpResponse:
     year = access_year(label)
     current = year.weights
-    initial = {name: round(Decimal(str(current[name])) * 100, 2) for name in FACTORS}
+    initial = {name: _percent(current[name]) for name in FACTORS}
     form = WeightsForm(request.POST or None, initial=initial)
     preview, status = None, 200
     if request.method == "POST":
@@ -70,6 +75,6 @@ def utility_weights(request: HttpRequest, label: int) -> HttpResponse:
                 return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
             preview = utility_weights_preview(year=year, weights=weights)
     context = {"year": year, "form": form, "preview": preview, "current": current, "words": FACTOR_WORDS}
-    if request.htmx:
-        return render(request, "allocation/utility_weights.html#weights_form", context, status=status)
+    if request.htmx:  # htmx swaps only 2xx answers: the form with its errors is the answer
+        return render(request, "allocation/utility_weights.html#weights_form", context)
     return render(request, "allocation/utility_weights.html", {**context, "section": "allocation"}, status=status)

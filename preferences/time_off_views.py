@@ -35,9 +35,8 @@ def time_off_context(*, faculty: Faculty, year: AcademicYear, form: TimeOffForm 
 
 def _section(request: HttpRequest, faculty: Faculty, year: AcademicYear, form: TimeOffForm | None = None,
              status: int = 200) -> HttpResponse:
-    if request.htmx:
-        return render(request, "preferences/_time_off.html", time_off_context(faculty=faculty, year=year, form=form),
-                      status=status)
+    if request.htmx:  # htmx swaps only 2xx answers: the section with its errors is the answer
+        return render(request, "preferences/_time_off.html", time_off_context(faculty=faculty, year=year, form=form))
     if status >= 400:  # a plain POST that was refused: the form's messages on a page of its own
         return render(request, "preferences/time_off_refused.html",
                       {**time_off_context(faculty=faculty, year=year, form=form), "section": "preferences"}, status=status)
