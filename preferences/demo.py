@@ -21,6 +21,7 @@ from django.db.models import Count, ProtectedError, Sum
 from django.utils import timezone
 
 from gtsched_site.signals import send_on_commit
+from preferences.demo_time_off import TimeOffPlan, demo_time_off
 from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, TimeOff, Week
 from preferences.services import ENTRY_FIELDS, preferences_submit, submissions_current
 from preferences.signals import demo_year_created
@@ -143,14 +144,6 @@ class SubmissionPlan:
     offset_seconds: int  # collected this long after the window opened
     user_agent: str
     ip_address: str
-
-
-@dataclass(frozen=True)
-class TimeOffPlan:
-    start: int  # days after the year's first Monday
-    end: int
-    kind: str
-    note: str
 
 
 @dataclass(frozen=True)
@@ -289,42 +282,8 @@ def demo_population(
                 submissions.append(_revised(v1, score[i], extra, first_at + int(rng.integers(3600, window_seconds // 2 - 1800))))
         plans.append(FacultyPlan(rotations=qualified[i], target_load=int(loads[i]), submissions=submissions))
     # Time off is drawn last, so the preferences above stay what they were before it existed.
-    time_off = _time_off(blocked=blocked, goers=goers, conferences=conferences, summer=summer, kids=kids, rng=rng)
+    time_off = demo_time_off(blocked=blocked, goers=goers, conferences=conferences, summer=summer, kids=kids, rng=rng)
     return [dataclasses.replace(plan, time_off=time_off.get(i, [])) for i, plan in enumerate(plans)]
-
-
-def _time_off(*, blocked: np.ndarray, goers: np.ndarray, conferences: list[int], summer: np.ndarray, kids: np.ndarray,
-              rng: np.random.Generator) -> dict[int, list[TimeOffPlan]]:
-    """What people record as time off: the society meeting (Wednesday to Friday of the week they blocked for it),
-    the summer family leave behind their blocked summer weeks, a few single leave days, and one parental leave."""
-    n, w = blocked.shape
-    plans: dict[int, list[TimeOffPlan]] = {}
-    for i in goers.tolist():
-        for k in conferences:
-            if blocked[i, k]:
-                plans.setdefault(i, []).append(TimeOffPlan(7 * k + 2, 7 * k + 4, "conference", "Specialty society meeting"))
-    for i in np.flatnonzero(kids).tolist():
-        weeks = [k for k in summer.tolist() if blocked[i, k]]
-        if weeks:
-            plans.setdefault(i, []).append(TimeOffPlan(7 * weeks[0], 7 * weeks[-1] + 4, "leave", "Family holiday"))
-    busy = np.zeros((n, w), dtype=bool)
-    for i, rows in plans.items():
-        for t in rows:
-            busy[i, t.start // 7: t.end // 7 + 1] = True
-    free = np.flatnonzero(~busy[:, 26:40].any(axis=1))
-    if free.size:
-        parent = int(rng.choice(free))
-        start = 7 * int(rng.integers(26, 32))
-        plans.setdefault(parent, []).append(TimeOffPlan(start, start + 7 * 6 - 3, "parental", "Parental leave"))
-        busy[parent, start // 7: start // 7 + 6] = True
-    for i in rng.choice(n, size=min(n, max(1, n // 5)), replace=False).tolist():
-        open_weeks = np.flatnonzero(~busy[i] & ~blocked[i])
-        if open_weeks.size:
-            k = int(rng.choice(open_weeks))
-            day = 7 * k + int(rng.integers(0, 5))
-            plans.setdefault(i, []).append(TimeOffPlan(day, day, "other", "Personal day"))
-            busy[i, k] = True
-    return {i: sorted(rows, key=lambda t: t.start) for i, rows in plans.items()}
 
 
 def _report(kind: str, score: np.ndarray, blocked: np.ndarray, rng: np.random.Generator) -> tuple[list[dict[str, Any]], int]:
