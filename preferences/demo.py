@@ -7,10 +7,9 @@ validation and versioning as the web form and the API. All randomness comes from
 from __future__ import annotations
 
 import calendar
-import dataclasses
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,7 @@ from django.utils import timezone
 
 from gtsched_site.signals import send_on_commit
 from preferences.demo_time_off import TimeOffPlan, demo_time_off
-from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, TimeOff, Week
+from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.services import ENTRY_FIELDS, preferences_submit, submissions_current
 from preferences.signals import demo_year_created
 from preferences.time_off import time_off_create
@@ -281,9 +280,8 @@ def demo_population(
             if i in resubmit:
                 submissions.append(_revised(v1, score[i], extra, first_at + int(rng.integers(3600, window_seconds // 2 - 1800))))
         plans.append(FacultyPlan(rotations=qualified[i], target_load=int(loads[i]), submissions=submissions))
-    # Time off is drawn last, so the preferences above stay what they were before it existed.
     time_off = demo_time_off(blocked=blocked, goers=goers, conferences=conferences, summer=summer, kids=kids, rng=rng)
-    return [dataclasses.replace(plan, time_off=time_off.get(i, [])) for i, plan in enumerate(plans)]
+    return [replace(plan, time_off=time_off.get(i, [])) for i, plan in enumerate(plans)]
 
 
 def _report(kind: str, score: np.ndarray, blocked: np.ndarray, rng: np.random.Generator) -> tuple[list[dict[str, Any]], int]:
@@ -337,12 +335,11 @@ def _demo_users():
 
 @transaction.atomic
 def demo_year_reset(*, label: int) -> None:
-    """Delete the demo year and its past year (schedules first: assignments protect weeks) and every demo login with
-    its faculty. The past year (label − 1, made for the swap history) goes only when everyone on it is a demo login."""
-    past = AcademicYear.objects.filter(label=label - 1).first()
-    if past is not None and past.roster.exists() and not past.roster.exclude(user__in=_demo_users()).exists():
-        past.schedules.all().delete()
-        past.delete()
+    """Delete the demo year, its past year (label − 1, when only demo logins serve in it) and every demo login."""
+    for past in AcademicYear.objects.filter(label=label - 1, roster__user__in=_demo_users()).distinct():
+        if not past.roster.exclude(user__in=_demo_users()).exists():
+            past.schedules.all().delete()
+            past.delete()
     year = AcademicYear.objects.filter(label=label).first()
     if year is not None:
         try:
@@ -412,7 +409,6 @@ def demo_year_create(
         for away in plan.time_off:
             time_off_create(faculty=member, year=year, start=first_monday + dt.timedelta(days=away.start),
                             end=first_monday + dt.timedelta(days=away.end), kind=away.kind, note=away.note)
-    for member, plan in zip(faculty, plans, strict=True):
         for sub in plan.submissions:
             _, key = ENTRY_FIELDS[sub.preference_type]
             preferences_submit(
@@ -487,7 +483,6 @@ def demo_year_summary(*, year: AcademicYear, seed: int | None) -> dict[str, Any]
         "total_demand": sum(row["total"] for row in demand),
         "faculty": len(demo_faculty),
         "total_target_load": sum(f.target_load for f in demo_faculty),
-        "time_off": {kind: TimeOff.objects.filter(year=year, kind=kind).count() for kind in TimeOff.Kind.values},
         "submissions": {
             "respondents": len(respondents),
             "non_respondents": len(demo_faculty) - len(respondents),

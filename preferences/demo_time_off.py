@@ -18,7 +18,8 @@ class TimeOffPlan:
 def demo_time_off(*, blocked: np.ndarray, goers: np.ndarray, conferences: list[int], summer: np.ndarray, kids: np.ndarray,
               rng: np.random.Generator) -> dict[int, list[TimeOffPlan]]:
     """What people record as time off: the society meeting (Wednesday to Friday of the week they blocked for it),
-    the summer family leave behind their blocked summer weeks, a few single leave days, and one parental leave."""
+    the summer family leave behind their blocked summer weeks, a few single leave days, and one parental leave.
+    The caller draws it after everything else, so the demo's preferences stay what they were before time off existed."""
     n, w = blocked.shape
     plans: dict[int, list[TimeOffPlan]] = {}
     for i in goers.tolist():

@@ -72,7 +72,7 @@ def test_only_coordinators_open_the_weights_page(request, client_as, year, who):
     assert answer.status_code in (302, 403)
 
 
-def test_a_coordinator_previews_then_saves_the_weights(client_as, coordinator, year):
+def test_a_coordinator_previews_then_saves_the_weights(client_as, coordinator, faculty, year):
     client = client_as(coordinator)
     assert client.get(url(year)).status_code == 200
     preview = client.post(url(year), {**DEFAULT_PERCENT, "preference": "70", "workload_balance": "10", "action": "preview"},
