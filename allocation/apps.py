@@ -15,3 +15,13 @@ class AllocationConfig(AppConfig):
 
         preferences_changed.connect(preferences_changed_receiver, dispatch_uid="allocation.chances")
         schedule_published.connect(notify_schedule_published, dispatch_uid="allocation.notify_published")
+
+        from allocation.outlook import rsd_top_choice_probability
+        from preferences.outlook import register_top_choice_probability
+
+        register_top_choice_probability(rsd_top_choice_probability)
+
+        from allocation.demo_history import demo_year_created_receiver
+        from preferences.signals import demo_year_created
+
+        demo_year_created.connect(demo_year_created_receiver, dispatch_uid="allocation.demo_history")

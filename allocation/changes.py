@@ -129,7 +129,7 @@ def _record(*, schedule: Schedule, built: ScheduleProblem, rows: np.ndarray, tou
         assignment.week_id = int(built.week_ids[w])
         assignment.rotation_id = int(built.rotation_ids[r])
         assignment.rank = int(built.rank[i, w])
-        assignment.utility = float(problem.utility[i, w])
+        assignment.utility = float(built.base_utility[i, w])
     for assignment in touched.values():  # no unique clash: a feasible exchange never gives anyone a week they hold
         if audited:
             assignment.save(_audited=True, update_fields=["week", "rotation", "rank", "utility"])

@@ -15,8 +15,10 @@ from django.core.exceptions import ValidationError
 
 from allocation.algorithms.exchange import SwapProblem
 from allocation.algorithms.types import Problem
+from allocation.history import with_swap_history, with_workload
 from allocation.loads import TARGETS, source_loads
 from allocation.models import PreAssignment, Schedule
+from preferences.algorithms.utility import UtilityModel
 from preferences.models import AcademicYear
 from preferences.services import year_preferences
 
@@ -40,6 +42,7 @@ class YearProblem:
     fingerprint: str
     inputs_digest: str = ""
     preassignment_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    model: UtilityModel | None = None  # the utility model behind problem.utility, with its factors and weights
 
     def faculty_index(self, faculty_id: int) -> int | None:
         hits = np.flatnonzero(self.faculty_ids == faculty_id)
@@ -69,7 +72,8 @@ def year_problem(
     prefs = year_preferences(
         year=year, rng=np.random.default_rng(seed), include_non_respondents=non_respondents == "neutral"
     )
-    model = prefs.model
+    # The swap history lives with the schedules: fed into the model here (preferences cannot see it).
+    model = with_swap_history(year=year, model=prefs.model, faculty_ids=prefs.faculty_ids, week_starts=prefs.week_starts)
     f_pos = {pk: i for i, pk in enumerate(prefs.faculty_ids.tolist())}
     w_pos = {pk: k for k, pk in enumerate(prefs.week_ids.tolist())}
     r_pos = {pk: k for k, pk in enumerate(prefs.rotation_ids.tolist())}
@@ -110,6 +114,7 @@ def year_problem(
         fingerprint=array_digest({**seedless, "rank": problem.rank}),
         inputs_digest=array_digest(seedless),
         preassignment_ids=np.asarray(pre_ids, dtype=np.int64),
+        model=model,
     )
 
 
@@ -171,6 +176,8 @@ class ScheduleProblem:
     rank: np.ndarray
     fingerprint: str
     left_out: tuple[int, ...] = ()
+    base_utility: np.ndarray | None = None  # allocation's u[i,w] (workload balance 0.5), what assignments store
+    model: UtilityModel | None = None  # the analysed model: workload balance of this schedule's loads
 
     def assignment_index(self, assignment_id: int) -> int | None:
         hits = np.flatnonzero(self.assignment_ids == assignment_id)
@@ -221,8 +228,10 @@ def schedule_problem(*, schedule: Schedule, built: YearProblem | None = None) ->
         ids.append(pk)
         locked.append((faculty_id, week_id, rotation_id) in preassigned)
     assignments = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    # A schedule being analysed knows its loads: the workload balance factor scores them (DESIGN §4).
+    model = with_workload(model=built.model, assignments=assignments) if built.model is not None else None
     problem = SwapProblem(
-        utility=np.asarray(built.problem.utility, dtype=np.float64),
+        utility=np.asarray(built.problem.utility if model is None else model.utility, dtype=np.float64),
         eligible=np.asarray(built.problem.eligible, dtype=bool),
         capacity=np.asarray(built.problem.capacity, dtype=np.int64),
         assignments=assignments,
@@ -248,4 +257,6 @@ def schedule_problem(*, schedule: Schedule, built: YearProblem | None = None) ->
         rank=np.asarray(built.problem.rank),
         fingerprint=fingerprint,
         left_out=tuple(left_out),
+        base_utility=np.asarray(built.problem.utility),
+        model=model,
     )

@@ -83,7 +83,7 @@ def schedule_slot_transfer(
         before = []
         seat = Assignment(schedule=schedule, faculty=to_faculty, week=week, rotation=rotation)
     seat.rank = int(built.rank[i, w])
-    seat.utility = float(built.problem.utility[i, w])
+    seat.utility = float(built.base_utility[i, w])
     seat.save(_audited=True)
     change = ScheduleChange.objects.create(
         schedule=schedule, kind=kind, actor=user_or_none(actor), reason=reason[:300], before=before, after=[_row(seat)],

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from allocation import calendar_views, chance_views, schedule_views, views
+from allocation import calendar_views, chance_views, schedule_views, views, weights_views
 
 urlpatterns = [
     path("coordinator/allocation/", views.allocation_overview, name="allocation_overview"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("coordinator/years/<int:label>/chances/", chance_views.year_chances, name="year_chances"),
     path("coordinator/years/<int:label>/chances/recompute/", chance_views.year_chances_recompute,
          name="year_chances_recompute"),
+    path("coordinator/years/<int:label>/utility/", weights_views.utility_weights, name="utility_weights"),
     path("coordinator/runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("coordinator/runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("coordinator/comparisons/<int:pk>/", views.comparison_detail, name="comparison_detail"),

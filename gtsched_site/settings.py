@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
         "ShapleyMethodEnum": "fairness.serializers.COMPUTED_METHOD_CHOICES",
         "AuctionStatusEnum": "auctions.auction_models.VickreyAuction.Status",
         "BidStatusEnum": "auctions.auction_models.Bid.Status",
+        "TimeOffKindEnum": "preferences.models.TimeOff.Kind",
     },
 }
 

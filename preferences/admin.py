@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
 from gtsched_site.admin import ReadOnlyAdmin
@@ -10,8 +12,10 @@ from preferences.models import (
     NotificationOptOut,
     PreferenceSubmission,
     Rotation,
+    TimeOff,
     Week,
 )
+from preferences.time_off import time_off_create, time_off_delete, time_off_update, time_off_validate
 
 
 @admin.register(AcademicYear)
@@ -116,3 +120,47 @@ class NotificationOptOutAdmin(admin.ModelAdmin):
     list_display = ("faculty", "kind", "created_at")
     list_filter = ("kind",)
     search_fields = ("faculty__display_name",)
+class TimeOffAdminForm(forms.ModelForm):
+    class Meta:
+        model = TimeOff
+        fields = ("faculty", "year", "start", "end", "kind", "note")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or not data.get("faculty") or not data.get("year"):
+            return data
+        try:
+            time_off_validate(faculty=data["faculty"], year=data["year"], start=data.get("start"), end=data.get("end"),
+                              kind=data.get("kind"), note=data.get("note", ""), exclude=self.instance)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+        return data
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(admin.ModelAdmin):
+    """Coordinators see and edit everyone's time off; every save goes through the time-off services."""
+
+    form = TimeOffAdminForm
+    list_display = ("faculty", "year", "kind", "start", "end", "days", "note")
+    list_filter = ("year", "kind")
+    search_fields = ("faculty__display_name", "faculty__external_id", "note")
+    date_hierarchy = "start"
+    autocomplete_fields = ("faculty",)
+
+    def save_model(self, request, obj, form, change):
+        fields = {k: form.cleaned_data[k] for k in ("start", "end", "kind", "note")}
+        if change:
+            time_off_update(time_off=obj, actor=request.user, **fields)
+        else:
+            obj.pk = time_off_create(faculty=form.cleaned_data["faculty"], year=form.cleaned_data["year"],
+                                     actor=request.user, **fields).pk
+
+    def delete_model(self, request, obj):
+        time_off_delete(time_off=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for row in queryset:
+            time_off_delete(time_off=row, actor=request.user)

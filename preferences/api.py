@@ -18,6 +18,7 @@ from rest_framework.reverse import reverse
 
 from gtsched_site.api import ListFilterMixin, SiteJSONParser
 from preferences.models import AcademicYear, Faculty, PreferenceSubmission, Rotation, Week
+from preferences.outlook import top_choice_probability
 from preferences.querysets import faculty_for_user, is_coordinator, own_faculty, submissions_for_user
 from preferences.serializers import (
     DETAIL_SCHEMA,
@@ -200,7 +201,8 @@ class StrategyproofPreferencesView(_PreferencesInView):
             ip_address=request.META.get("REMOTE_ADDR"), user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
         submission = submissions_visible_to(request.user).get(pk=submission.pk)
-        body = StrategyproofSubmissionSerializer(submission, context=self.get_serializer_context()).data
+        context = {**self.get_serializer_context(), "top_choice": top_choice_probability(year=year, faculty=faculty)}
+        body = StrategyproofSubmissionSerializer(submission, context=context).data
         location = reverse("submission-detail", args=[submission.pk], request=request)
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 

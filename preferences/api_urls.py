@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from preferences import api, notification_api
+from preferences import api, notification_api, time_off_api
 
 router = DefaultRouter()
 router.register("years", api.AcademicYearViewSet, basename="year")
@@ -11,6 +11,7 @@ router.register("weeks", api.WeekViewSet, basename="week")
 router.register("rotations", api.RotationViewSet, basename="rotation")
 router.register("faculty", api.FacultyViewSet, basename="faculty")
 router.register("submissions", api.SubmissionViewSet, basename="submission")
+router.register("time-off", time_off_api.TimeOffViewSet, basename="time-off")
 
 urlpatterns = [
     path(

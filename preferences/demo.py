@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,8 +19,12 @@ from django.db import transaction
 from django.db.models import Count, ProtectedError, Sum
 from django.utils import timezone
 
+from gtsched_site.signals import send_on_commit
+from preferences.demo_time_off import TimeOffPlan, demo_time_off
 from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.services import ENTRY_FIELDS, preferences_submit, submissions_current
+from preferences.signals import demo_year_created
+from preferences.time_off import time_off_create
 
 DEMO_EMAIL_DOMAIN = "demo.gtsched.org"
 FACULTY_PASSWORD = "demo-faculty"
@@ -146,6 +150,7 @@ class FacultyPlan:
     rotations: tuple[str, ...]
     target_load: int
     submissions: list[SubmissionPlan] = field(default_factory=list)
+    time_off: list[TimeOffPlan] = field(default_factory=list)
 
 
 def _target_loads(n: int, total: int, rng: np.random.Generator) -> np.ndarray:
@@ -275,7 +280,8 @@ def demo_population(
             if i in resubmit:
                 submissions.append(_revised(v1, score[i], extra, first_at + int(rng.integers(3600, window_seconds // 2 - 1800))))
         plans.append(FacultyPlan(rotations=qualified[i], target_load=int(loads[i]), submissions=submissions))
-    return plans
+    time_off = demo_time_off(blocked=blocked, goers=goers, conferences=conferences, summer=summer, kids=kids, rng=rng)
+    return [replace(plan, time_off=time_off.get(i, [])) for i, plan in enumerate(plans)]
 
 
 def _report(kind: str, score: np.ndarray, blocked: np.ndarray, rng: np.random.Generator) -> tuple[list[dict[str, Any]], int]:
@@ -329,7 +335,11 @@ def _demo_users():
 
 @transaction.atomic
 def demo_year_reset(*, label: int) -> None:
-    """Delete the demo year (its schedules first: assignments protect weeks) and every demo login with its faculty."""
+    """Delete the demo year, its past year (label − 1, when only demo logins serve in it) and every demo login."""
+    for past in AcademicYear.objects.filter(label=label - 1, roster__user__in=_demo_users()).distinct():
+        if not past.roster.exclude(user__in=_demo_users()).exists():
+            past.schedules.all().delete()
+            past.delete()
     year = AcademicYear.objects.filter(label=label).first()
     if year is not None:
         try:
@@ -396,6 +406,9 @@ def demo_year_create(
     faculty = _demo_faculty(plans=plans, rotations=rotations)
     year.roster.set(faculty)
     for member, plan in zip(faculty, plans, strict=True):
+        for away in plan.time_off:
+            time_off_create(faculty=member, year=year, start=first_monday + dt.timedelta(days=away.start),
+                            end=first_monday + dt.timedelta(days=away.end), kind=away.kind, note=away.note)
         for sub in plan.submissions:
             _, key = ENTRY_FIELDS[sub.preference_type]
             preferences_submit(
@@ -405,6 +418,7 @@ def demo_year_create(
                 ip_address=sub.ip_address, user_agent=sub.user_agent,
                 now=year.preference_opens + dt.timedelta(seconds=sub.offset_seconds),
             )
+    send_on_commit(demo_year_created, sender=AcademicYear, year_id=year.pk, seed=seed)
     return DemoResult(created=True, summary=demo_year_summary(year=year, seed=seed))
 
 

@@ -250,4 +250,39 @@ class PreferenceSubmission(models.Model):
         return len(self.entries)
 
 
+class TimeOff(models.Model):
+    """A period a faculty member is away (leave, a conference, parental leave), DESIGN §4 and §13.
+
+    Weeks overlapping it are blocked for that faculty member; the weeks near it score lower on the utility
+    model's time-off proximity factor. Written only through preferences.time_off services, which check it.
+    """
+
+    class Kind(models.TextChoices):
+        LEAVE = "leave", "Leave"
+        CONFERENCE = "conference", "Conference"
+        PARENTAL = "parental", "Parental leave"
+        OTHER = "other", "Other"
+
+    faculty = models.ForeignKey(Faculty, on_delete=models.CASCADE, related_name="time_off")
+    year = models.ForeignKey(AcademicYear, on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateField(help_text="First day away")
+    end = models.DateField(help_text="Last day away (the same day for a one-day absence)")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["year", "faculty", "start"]
+        verbose_name = "time off"
+        verbose_name_plural = "time off"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="time_off_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.faculty} · {self.get_kind_display()} {self.start:%d %b} – {self.end:%d %b %Y}"
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
 from preferences.notification_models import Notification, NotificationKind, NotificationOptOut  # noqa: E402,F401

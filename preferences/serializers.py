@@ -177,9 +177,23 @@ class SubmissionSerializer(serializers.ModelSerializer):
 class StrategyproofSubmissionSerializer(SubmissionSerializer):
     is_strategyproof = serializers.SerializerMethodField()
     mechanism_note = serializers.SerializerMethodField()
+    expected_allocation_probability = serializers.SerializerMethodField(
+        help_text="Chance of getting your top-choice week under RSD, from the year's stored chances when they are "
+                  "current; null otherwise (see expected_allocation_probability_reason)"
+    )
+    expected_allocation_probability_reason = serializers.SerializerMethodField(
+        help_text="Why expected_allocation_probability is null; empty when it is a number"
+    )
 
     class Meta(SubmissionSerializer.Meta):
-        fields = [*SubmissionSerializer.Meta.fields, "is_strategyproof", "mechanism_note"]
+        fields = [*SubmissionSerializer.Meta.fields, "is_strategyproof", "mechanism_note",
+                  "expected_allocation_probability", "expected_allocation_probability_reason"]
+
+    def get_expected_allocation_probability(self, submission: PreferenceSubmission) -> float | None:
+        return self.context.get("top_choice", (None, ""))[0]
+
+    def get_expected_allocation_probability_reason(self, submission: PreferenceSubmission) -> str:
+        return self.context.get("top_choice", (None, "Not computed."))[1]
 
     def get_is_strategyproof(self, submission: PreferenceSubmission) -> bool:
         return True

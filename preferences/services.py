@@ -19,6 +19,7 @@ from gtsched_site.signals import send_on_commit
 from preferences.algorithms import utility as um
 from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.signals import preferences_changed
+from preferences.time_off import year_time_off
 
 # The payload list and value key of each preference type (the names integrations expect).
 ENTRY_FIELDS = {
@@ -311,6 +312,7 @@ class YearPreferences:
     capacity: np.ndarray  # (W, R) demanded faculty per slot
     is_holiday: np.ndarray
     model: um.UtilityModel
+    week_starts: np.ndarray | None = None  # (W,) the weeks' start dates as date.toordinal() day numbers
 
 
 def year_preferences(*, year: AcademicYear, rng: np.random.Generator, include_non_respondents: bool = True) -> YearPreferences:
@@ -356,9 +358,11 @@ def year_preferences(*, year: AcademicYear, rng: np.random.Generator, include_no
     elif n_weeks and n_rot:
         capacity = spread_demand(int(target.sum()), n_weeks, n_rot)
 
+    away = year_time_off(year=year, faculty_ids=[f.pk for f in faculty], week_starts=[w.start_date for w in weeks])
     model = um.build_utility_model(
         preference_type=preference_type, reported=reported, blocked=blocked, qualified=qualified, rng=rng,
-        weights=year.weights, blocked_is_hard=year.blocked_is_hard,
+        weights=year.weights, blocked_is_hard=year.blocked_is_hard, unavailable=away.unavailable,
+        factors={"time_off_proximity": away.proximity},
     )
     return YearPreferences(
         year_id=year.pk,
@@ -369,6 +373,7 @@ def year_preferences(*, year: AcademicYear, rng: np.random.Generator, include_no
         capacity=capacity,
         is_holiday=np.array([w.is_holiday for w in weeks], dtype=bool),
         model=model,
+        week_starts=np.array([w.start_date.toordinal() for w in weeks], dtype=np.int64),
     )
 
 

@@ -26,6 +26,7 @@ from preferences.querysets import (
 )
 from preferences.services import ENTRY_FIELDS, preferences_submit, submissions_current
 from preferences.shortcuts import current_year_page
+from preferences.time_off_views import time_off_context
 
 
 def _faculty_or_none(request: HttpRequest) -> Faculty | None:
@@ -71,6 +72,7 @@ def _preference_context(request: HttpRequest, faculty: Faculty, year: AcademicYe
         "history": history,
         "current": history[0] if history else None,
         "window": year.window(),
+        **time_off_context(faculty=faculty, year=year),
     }
 
 

@@ -7,7 +7,7 @@ on dense arrays for a whole year. Pure numpy; no Django.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from numbers import Real
 
 import numpy as np
@@ -31,6 +31,9 @@ class UtilityModel:
     order:    order[i,k] = the week at position k of faculty i's strict order (best first).
     rank:     rank[i,w] = 1-based position of week w in that order.
     eligible: E[i,w,r] = qualified for rotation r and (week not blocked, unless blocking is relaxed).
+    factors:  the (n, W) arrays of the non-preference factors the utility was built from (0.5 where no data).
+    weights:  the factor weights used.
+    unavailable: unavailable[i,w], weeks blocked by time off (a subset of blocked), always a hard exclusion.
     """
 
     score: np.ndarray
@@ -41,6 +44,9 @@ class UtilityModel:
     rank: np.ndarray
     eligible: np.ndarray
     status: str = "ok"
+    factors: Mapping[str, np.ndarray] = field(default_factory=dict)
+    weights: Mapping[str, float] = field(default_factory=dict)
+    unavailable: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -131,6 +137,7 @@ def build_utility_model(
     factors: Mapping[str, np.ndarray | None] | None = None,
     weights: Mapping[str, float] | None = None,
     blocked_is_hard: bool = True,
+    unavailable: np.ndarray | None = None,
 ) -> UtilityModel:
     """Build scores, utilities, strict orders and eligibility for a whole year in one vectorised step.
 
@@ -139,6 +146,8 @@ def build_utility_model(
     blocked: (n, W) weeks the faculty member cannot serve.
     qualified: (n, R) rotations each faculty member may serve.
     factors: optional (n, W) arrays in [0,1] for the non-preference factors; a missing factor scores 0.5.
+    unavailable: optional (n, W) weeks overlapping the faculty member's time off: blocked like a blocked week
+        (score 0, utility 0, not listed) and never eligible, whatever `blocked_is_hard` says.
     """
     preference_type = np.asarray(preference_type, dtype=np.int8)
     reported = np.asarray(reported, dtype=float)
@@ -149,31 +158,66 @@ def build_utility_model(
     if qualified.ndim != 2 or qualified.shape[0] != reported.shape[0]:
         raise ValueError(f"qualified must have shape ({reported.shape[0]}, R), got {qualified.shape}.")
     _validate_reports(preference_type, reported, blocked)
+    unavailable = np.zeros(reported.shape, dtype=bool) if unavailable is None else np.asarray(unavailable, dtype=bool)
+    if unavailable.shape != reported.shape:
+        raise ValueError(f"unavailable has shape {unavailable.shape}, expected {reported.shape}.")
     merged = validate_weights(weights or {})
 
     score, effectively_blocked = preference_scores(preference_type, reported, blocked)
-    utility = merged["preference"] * score
-    for name in FACTORS[1:]:
-        factor = (factors or {}).get(name)
-        if factor is None:
-            utility = utility + merged[name] * NEUTRAL
-            continue
-        factor = np.asarray(factor, dtype=float)
-        if factor.shape != score.shape:
-            raise ValueError(f"Factor {name} has shape {factor.shape}, expected {score.shape}.")
-        if not ((factor >= 0) & (factor <= 1)).all():
-            raise ValueError(f"Factor {name} must lie in [0, 1].")
-        utility = utility + merged[name] * factor
-    # Weights may sum to 1 only within rounding/tolerance: keep u in [0, 1] exactly.
-    utility = np.where(effectively_blocked, 0.0, np.clip(utility, 0.0, 1.0))
+    score = np.where(unavailable, 0.0, score)
+    effectively_blocked = effectively_blocked | unavailable
+    used = _factor_arrays(factors, score.shape)
+    utility = combine_factors(score, used, merged, effectively_blocked)
 
     order, rank = strict_order(score, rng)
-    available = ~effectively_blocked if blocked_is_hard else np.ones_like(effectively_blocked)
+    available = ~effectively_blocked if blocked_is_hard else ~unavailable
     eligible = available[:, :, None] & qualified[:, None, :]
     listed = ~np.isnan(reported) & ~effectively_blocked
-    for array in (score, utility, effectively_blocked, listed, order, rank, eligible):
+    for array in (score, utility, effectively_blocked, listed, order, rank, eligible, unavailable):
         array.setflags(write=False)
     return UtilityModel(
         score=score, utility=utility, blocked=effectively_blocked, listed=listed, order=order, rank=rank,
-        eligible=eligible,
+        eligible=eligible, factors=used, weights=merged, unavailable=unavailable,
     )
+
+
+def _factor_arrays(factors: Mapping[str, np.ndarray | None] | None, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Each non-preference factor as a checked read-only (n, W) array; a missing one is 0.5 everywhere."""
+    unknown = sorted(set(factors or {}) - set(FACTORS[1:]))
+    if unknown:
+        raise ValueError(f"Unknown factor(s) {', '.join(unknown)}; the data factors are {', '.join(FACTORS[1:])}.")
+    used = {}
+    for name in FACTORS[1:]:
+        factor = (factors or {}).get(name)
+        factor = np.full(shape, NEUTRAL) if factor is None else np.array(factor, dtype=float)
+        if factor.shape != shape:
+            raise ValueError(f"Factor {name} has shape {factor.shape}, expected {shape}.")
+        if not ((factor >= 0) & (factor <= 1)).all():
+            raise ValueError(f"Factor {name} must lie in [0, 1].")
+        factor.setflags(write=False)
+        used[name] = factor
+    return used
+
+
+def combine_factors(
+    score: np.ndarray, factors: Mapping[str, np.ndarray], weights: Mapping[str, float], blocked: np.ndarray
+) -> np.ndarray:
+    """u = Σ weight·factor (the preference score being the first factor), clipped to [0, 1], 0 on blocked weeks."""
+    utility = weights["preference"] * score
+    for name in FACTORS[1:]:
+        utility = utility + weights[name] * factors[name]
+    # Weights may sum to 1 only within rounding/tolerance: keep u in [0, 1] exactly.
+    return np.where(blocked, 0.0, np.clip(utility, 0.0, 1.0))
+
+
+def with_factors(model: UtilityModel, factors: Mapping[str, np.ndarray], weights: Mapping[str, float] | None = None) -> UtilityModel:
+    """The same model with some factors (and optionally the weights) replaced and its utility recomputed.
+
+    Used by the layers that know a factor's data the preferences layer cannot see (a schedule's loads, the swap
+    history of earlier schedules); scores, orders, blocks and eligibility stay as they were.
+    """
+    merged = validate_weights(weights if weights is not None else (model.weights or {}))
+    used = dict(_factor_arrays({**(model.factors or {}), **factors}, model.score.shape))
+    utility = combine_factors(model.score, used, merged, model.blocked)
+    utility.setflags(write=False)
+    return replace(model, utility=utility, factors=used, weights=merged)

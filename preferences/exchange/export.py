@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from preferences.exchange.time_off import export_time_off
 from preferences.models import AcademicYear, CoverageDemand, Faculty, Rotation
 from preferences.services import ENTRY_FIELDS, submissions_current
 
@@ -66,5 +67,7 @@ def year_export(*, year: AcademicYear, also_faculty: Collection[str] = ()) -> di
         }
         for f in members
     ]
+    if time_off := export_time_off(year, members):
+        out["time_off"] = time_off
     out["preferences"] = preferences
     return out

@@ -19,15 +19,18 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
 from django.utils import timezone
 
+from preferences.models import TimeOff
 from preferences.services import ENTRY_FIELDS, SubmissionErrors
 
-TOP_LEVEL_FIELDS = ("academic_year", "preference_window", "weeks", "rotations", "demand", "faculty", "preferences")
+TOP_LEVEL_FIELDS = ("academic_year", "preference_window", "weeks", "rotations", "demand", "faculty", "time_off", "preferences")
 REQUIRED_FIELDS = ("academic_year", "weeks", "rotations", "faculty")
 WEEK_FIELDS = ("start", "holiday")
 DEMAND_FIELDS = ("week", "rotation", "count")
 FACULTY_FIELDS = ("id", "name", "email", "rotations", "target_load", "active")
 PREFERENCE_FIELDS = ("faculty", "preference_type", "ordinal_rankings", "cardinal_valuations", "binary_accepts", "blocked_weeks")
 WINDOW_FIELDS = ("opens", "closes")
+TIME_OFF_FIELDS = ("faculty", "start", "end", "kind", "note")
+TIME_OFF_KINDS = tuple(TimeOff.Kind.values)
 SMALL_INT_MAX = 32767  # PositiveSmallIntegerField
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -54,6 +57,16 @@ class PreferenceRow:
     blocked_weeks: list[Any]
 
 
+@dataclass(frozen=True)
+class TimeOffRow:
+    position: int
+    faculty: str
+    start: dt.date
+    end: dt.date
+    kind: str
+    note: str
+
+
 @dataclass
 class YearFile:
     """The parsed year file: the rows that passed their own checks, and whether weeks and rotations are whole."""
@@ -68,6 +81,7 @@ class YearFile:
     faculty: list[FacultyRow] = field(default_factory=list)
     faculty_ids: set[str] = field(default_factory=set)  # every id given, including rows refused for other fields
     preferences: list[PreferenceRow] = field(default_factory=list)
+    time_off: list[TimeOffRow] | None = None  # None: the file has no time_off section
 
     @functools.cached_property
     def faculty_by_id(self) -> dict[str, FacultyRow]:
@@ -175,6 +189,7 @@ def year_file_parse(data: Any, errors: SubmissionErrors, *, extra_fields: tuple[
     _parse_rotations(data, parsed, errors)
     _parse_demand(data, parsed, errors)
     _parse_faculty(data, parsed, errors)
+    _parse_time_off(data, parsed, errors)
     _parse_preferences(data, parsed, errors)
     return parsed
 
@@ -389,3 +404,41 @@ def _parse_preferences(data: dict, parsed: YearFile, errors: SubmissionErrors) -
             ))
 
 
+def _parse_time_off(data: dict, parsed: YearFile, errors: SubmissionErrors) -> None:
+    """The `time_off` section's rows into parsed.time_off; None when the file has none (stored time off stays)."""
+    if data.get("time_off") is None:
+        return
+    rows: list[TimeOffRow] = []
+    parsed.time_off = rows
+    first = parsed.weeks[0][0] if parsed.weeks_ok else None
+    last = parsed.weeks[-1][0] + dt.timedelta(days=6) if parsed.weeks_ok else None
+    for i, path, row in section_rows(data, "time_off", errors, required=False, fields=TIME_OFF_FIELDS,
+                                     like='like {"faculty": "F001", "start": "2026-09-14", "end": "2026-09-18", "kind": "conference"}'):
+        who = faculty_ref(row.get("faculty"), f"{path}.faculty", parsed, errors)
+        start = _date(row.get("start"), f"{path}.start", errors)
+        end = _date(row.get("end"), f"{path}.end", errors)
+        kind = row.get("kind")
+        ok = who is not None and start is not None and end is not None
+        if kind not in TIME_OFF_KINDS:
+            errors.add(f"{path}.kind", f"{json.dumps(kind, default=str)} is not a kind of time off; use {', '.join(TIME_OFF_KINDS)}")
+            ok = False
+        note = row.get("note") or ""
+        if not isinstance(note, str) or len(note) > 200:
+            errors.add(f"{path}.note", "must be text of at most 200 characters")
+            ok = False
+        if start and end and end < start:
+            errors.add(f"{path}.end", f'"{end}" is before start "{start}"')
+            continue
+        if first is not None and start and not first <= start <= last:
+            errors.add(f"{path}.start", f'"{start}" is outside the year ({first} to {last})')
+            ok = False
+        if first is not None and end and not first <= end <= last:
+            errors.add(f"{path}.end", f'"{end}" is outside the year ({first} to {last})')
+            ok = False
+        if not ok:
+            continue
+        clash = next((r for r in rows if r.faculty == who.external_id and r.start <= end and r.end >= start), None)
+        if clash is not None:
+            errors.add(f"{path}.start", f'overlaps time_off[{clash.position}] of "{who.external_id}" ({clash.start} to {clash.end})')
+            continue
+        rows.append(TimeOffRow(position=i, faculty=who.external_id, start=start, end=end, kind=kind, note=note.strip()))

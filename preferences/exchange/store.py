@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from preferences.exchange.parse import YearFile, year_file_parse
+from preferences.exchange.time_off import store_time_off
 from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.services import SubmissionErrors, preferences_submit, preferences_validate
 
@@ -38,12 +39,15 @@ class PreferencesImportReport:
     faculty_unchanged: int
     submissions_created: int
     submissions_unchanged: int
+    time_off_created: int
+    time_off_deleted: int
 
     @property
     def changed(self) -> bool:
         return any((
             self.year_created, self.year_updated, self.weeks_updated, self.rotations_created, self.demand_changed,
-            self.faculty_created, self.faculty_updated, self.submissions_created,
+            self.faculty_created, self.faculty_updated, self.submissions_created, self.time_off_created,
+            self.time_off_deleted,
         ))
 
     def as_dict(self) -> dict[str, Any]:
@@ -140,6 +144,7 @@ def year_file_store(
     demand_changed = _demand_upsert(parsed, weeks, rotations)
     faculty, counts = _faculty_upsert(parsed, stored.faculty, rotations)
     year.roster.set(faculty.values())
+    time_off_created, time_off_deleted = store_time_off(parsed.time_off, year, faculty)
     created, unchanged = _preferences_import(parsed, year, faculty, now=now, actor=actor, errors=errors)
     report = PreferencesImportReport(
         academic_year=year.label,
@@ -156,6 +161,8 @@ def year_file_store(
         faculty_unchanged=counts[2],
         submissions_created=created,
         submissions_unchanged=unchanged,
+        time_off_created=time_off_created,
+        time_off_deleted=time_off_deleted,
     )
     return ImportedYear(year=year, weeks=weeks, rotations=rotations, faculty=faculty, report=report)
 

@@ -49,7 +49,7 @@ def test_the_report_keeps_its_keys_in_order(year_file):
     assert list(report.as_dict()) == [
         "academic_year", "year_created", "year_updated", "weeks", "weeks_updated", "rotations", "rotations_created",
         "demand", "demand_changed", "faculty_created", "faculty_updated", "faculty_unchanged", "submissions_created",
-        "submissions_unchanged", "schedule_created", "schedule_unchanged", "schedule_id", "schedule_assignments",
+        "submissions_unchanged", "time_off_created", "time_off_deleted", "schedule_created", "schedule_unchanged", "schedule_id", "schedule_assignments",
         "changed",
     ]
     assert not report.schedule_created and report.schedule_id is None
@@ -168,7 +168,7 @@ def test_errors_of_both_halves_come_in_file_order(year_file, coordinator):
     assert list(errors) == ["colour", "weeks[3].start", "demand[0].count", "preferences[2].faculty",
                             "schedule[0].rotation", "faculty[0].id"]
     assert errors["colour"] == ["unknown field; expected academic_year, preference_window, weeks, rotations, demand, "
-                                "faculty, preferences, schedule"]
+                                "faculty, time_off, preferences, schedule"]
 
 
 # --- export ---------------------------------------------------------------------------------------------------

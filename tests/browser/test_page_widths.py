@@ -170,6 +170,7 @@ def test_coordinator_pages_fit_a_phone_and_the_desktop(page, live_server, coordi
         ("/coordinator/years/2028/fairness/targets/", "fairness-targets"),
         (f"/coordinator/years/{schedule.year.label}/auctions/", "coordinator-auctions"),
         (f"/coordinator/years/{schedule.year.label}/points/", "coordinator-points"),
+        ("/coordinator/years/2028/utility/", "utility-weights"),
     ):
         problems += _check(page, live_server, screenshot_dir, path, name)
     assert not problems, "\n".join(problems)

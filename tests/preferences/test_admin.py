@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from preferences.models import PreferenceSubmission
+from preferences.models import PreferenceSubmission, TimeOff
 from preferences.services import preferences_submit
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +81,29 @@ def test_the_rotation_list_counts_only_active_qualified_faculty(faculty, other_f
     other_faculty.save(update_fields=["active"])
     html = admin_console.get(url, {"q": "inpatient"}).content.decode()
     assert '<td class="field-qualified_faculty">1</td>' in html
+
+
+# --- time off: coordinators see and edit everyone's, through the same checks -----------------------------------
+
+
+def _time_off_form(year, faculty, start: str, end: str, kind: str = "conference") -> dict:
+    return {"faculty": faculty.pk, "year": year.pk, "start": start, "end": end, "kind": kind, "note": ""}
+
+
+def test_time_off_is_added_and_listed_in_the_admin(year, faculty, admin_console):
+    url = reverse("admin:preferences_timeoff_add")
+    answer = admin_console.post(url, _time_off_form(year, faculty, "2026-07-22", "2026-07-24"))
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    row = TimeOff.objects.get()
+    listing = admin_console.get(reverse("admin:preferences_timeoff_changelist")).content.decode()
+    assert faculty.display_name in listing and row.kind == "conference"
+
+
+@pytest.mark.parametrize(("start", "end", "words"), [
+    ("2026-07-24", "2026-07-22", "before the first day"),
+    ("2026-06-01", "2026-06-03", "outside academic year"),
+])
+def test_bad_time_off_in_the_admin_is_refused_on_its_field_and_nothing_is_stored(year, faculty, admin_console, start, end, words):
+    answer = admin_console.post(reverse("admin:preferences_timeoff_add"), _time_off_form(year, faculty, start, end))
+    assert answer.status_code == 200 and words in answer.content.decode()
+    assert not TimeOff.objects.exists()

@@ -138,7 +138,7 @@ def test_a_schedule_section_is_left_to_the_whole_file_import(year_file):
     errors = refused(with_schedule(year_file))
 
     assert errors == {"schedule": ["unknown field; expected academic_year, preference_window, weeks, rotations, demand, "
-                                   "faculty, preferences"]}
+                                   "faculty, time_off, preferences"]}
     assert not AcademicYear.objects.exists()
 
 
