@@ -216,13 +216,18 @@ def _coordinator_context(request: HttpRequest, year: AcademicYear, form: Auction
     }
 
 
-@coordinator_required
-@require_GET
-def coordinator_auctions_overview(request: HttpRequest) -> HttpResponse:
+def _to_year(request: HttpRequest, page: str) -> HttpResponse:
+    """Redirect a coordinator to `page` of the year _year picks, or say there is no year yet."""
     year = _year(request)
     if year is None:
         return render(request, "preferences/no_year.html", {"section": "run_auctions"})
-    return redirect("coordinator_auctions", label=year.label)
+    return redirect(page, label=year.label)
+
+
+@coordinator_required
+@require_GET
+def coordinator_auctions_overview(request: HttpRequest) -> HttpResponse:
+    return _to_year(request, "coordinator_auctions")
 
 
 @never_cache
@@ -291,10 +296,7 @@ def _points_context(request: HttpRequest, year: AcademicYear, form: GrantForm | 
 @coordinator_required
 @require_GET
 def coordinator_points_overview(request: HttpRequest) -> HttpResponse:
-    year = _year(request)
-    if year is None:
-        return render(request, "preferences/no_year.html", {"section": "run_auctions"})
-    return redirect("coordinator_points", label=year.label)
+    return _to_year(request, "coordinator_points")
 
 
 @never_cache

@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from gtsched_site.signals import send_on_commit
+from gtsched_site.validation import FieldErrors
 from preferences.algorithms import utility as um
 from preferences.models import AcademicYear, CoverageDemand, Faculty, PreferenceSubmission, Rotation, Week
 from preferences.signals import preferences_changed
@@ -42,18 +43,7 @@ def week_words(start: dt.date) -> str:
     return f"{start:%a} {start.day} {start:%b}"
 
 
-class SubmissionErrors:
-    """Collects field-level messages and raises them together as one ValidationError."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationError(self.errors)
+SubmissionErrors = FieldErrors  # a submission's checks collect their messages the shared way
 
 
 @dataclass(frozen=True)

@@ -16,23 +16,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from gtsched_site.signals import send_on_commit
+from gtsched_site.validation import FieldErrors
 from preferences.algorithms import factors as fx
 from preferences.models import AcademicYear, Faculty, TimeOff
 from preferences.signals import preferences_changed
 
 KINDS = tuple(TimeOff.Kind.values)
-
-
-class _Errors:
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationError(self.errors)
 
 
 def _day(value: dt.date) -> str:
@@ -54,7 +43,7 @@ def time_off_validate(
     """The period's fields checked and normalised; raises ValidationError({field: [messages]}).
 
     `also` lists other periods of the same faculty member not stored yet (an import's earlier rows)."""
-    errors = _Errors()
+    errors = FieldErrors()
     start = _date(start, "start", errors)
     end = _date(end, "end", errors)
     if kind not in KINDS:
@@ -87,7 +76,7 @@ def time_off_validate(
     return {"start": start, "end": end, "kind": kind, "note": note.strip()}
 
 
-def _date(value: Any, field: str, errors: _Errors) -> dt.date | None:
+def _date(value: Any, field: str, errors: FieldErrors) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
