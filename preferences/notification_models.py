@@ -28,6 +28,7 @@ class Notification(models.Model):
         PENDING = "pending", "Waiting to be sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Gave up after retries"
+        SKIPPED = "skipped", "Not sent: the recipient turned this kind off before it went out"
 
     recipient = models.ForeignKey("preferences.Faculty", on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=NotificationKind.choices)

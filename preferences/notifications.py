@@ -131,12 +131,18 @@ def _dispatch(notification_id: int) -> None:
 
 
 def notification_send(*, notification_id: int) -> str:
-    """Send one pending message: "sent", "already" (sent before, or gone), "retry" (failed, will be retried) or
+    """Send one pending message: "sent", "already" (sent before, gone, or its kind turned off by the recipient since
+    it was queued: then it is marked skipped), "retry" (failed, will be retried) or
     "failed" (failed MAX_ATTEMPTS times; given up). The row is locked while sending, so two workers handed the same
     message send it once."""
     with transaction.atomic():
         row = Notification.objects.select_for_update().filter(pk=notification_id).first()
         if row is None or row.status != Notification.Status.PENDING:
+            return "already"
+        if NotificationOptOut.objects.filter(faculty_id=row.recipient_id, kind=row.kind).exists():
+            # turned off while the message waited (a mail server down, a queue behind): an opt-out is never overridden
+            row.status = Notification.Status.SKIPPED
+            row.save(update_fields=["status"])
             return "already"
         message = EmailMultiAlternatives(
             subject=row.subject, body=row.body_text, from_email=settings.DEFAULT_FROM_EMAIL, to=[row.to_address],

@@ -107,6 +107,22 @@ def test_a_failing_mail_server_leaves_the_message_pending_and_the_sweep_sends_it
     assert (row.status, row.attempts) == ("sent", 2)
 
 
+def test_a_pending_message_is_not_sent_after_its_recipient_turned_the_kind_off(
+    cast, mailoutbox, settings, django_capture_on_commit_callbacks,
+):
+    settings.EMAIL_BACKEND = BROKEN_BACKEND
+    with django_capture_on_commit_callbacks(execute=True):
+        rows = _enqueue(cast)  # both pending: the mail server is down
+    alice, bob = cast
+    notification_settings_update(faculty=alice, enabled={Kind.SCHEDULE_PUBLISHED: False})
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notifications_send_pending(older_than=dt.timedelta(0)) == 1  # bob's only
+    assert recipients(mailoutbox) == ["bob@example.org"]
+    mine = Notification.objects.get(pk=next(r.pk for r in rows if r.recipient_id == alice.pk))
+    assert mine.status == Notification.Status.SKIPPED
+    assert notification_send(notification_id=mine.pk) == "already" and len(mailoutbox) == 1
+
+
 def test_a_message_is_given_up_after_the_last_attempt(cast, settings, django_capture_on_commit_callbacks):
     settings.EMAIL_BACKEND = BROKEN_BACKEND
     with django_capture_on_commit_callbacks(execute=False):
