@@ -249,3 +249,11 @@ def test_the_commands_export_and_import_the_sheet(tmp_path, sheet_year, capsys):
     assert stored(sheet_year)["F001"][1] == [{"week": 0, "value": 60}]
     with pytest.raises(CommandError, match="no academic year"):
         call_command("import_preferences", "1999", str(path))
+
+
+@pytest.mark.parametrize("command", ["import_preferences", "export_preferences"])
+@pytest.mark.parametrize("label", ["²", "2026²", "x", "-1", "99999999999999999999"])
+def test_the_commands_refuse_a_year_that_is_not_a_plain_number_naming_it(tmp_path, sheet_year, command, label):
+    args = [label, str(tmp_path / "sheet.csv")] if command == "import_preferences" else [label]
+    with pytest.raises(CommandError, match="no academic year"):
+        call_command(command, *args, stdout=io.StringIO())

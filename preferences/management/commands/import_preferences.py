@@ -48,7 +48,7 @@ class Command(BaseCommand):
 
 
 def year_or_refuse(raw: str, *, stdout, as_json: bool) -> AcademicYear:
-    year = AcademicYear.objects.filter(label=int(raw)).first() if raw.isdigit() and len(raw) < 10 else None
+    year = AcademicYear.objects.filter(label=int(raw)).first() if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
     if year is None:
         known = ", ".join(str(label) for label in AcademicYear.objects.order_by("label").values_list("label", flat=True))
         refuse(stdout, {"academic_year": [f'no academic year "{raw}" (known years: {known or "none"})']},
