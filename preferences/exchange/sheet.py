@@ -124,6 +124,10 @@ def _read(data: bytes | str, errors: SubmissionErrors) -> list[list[str]]:
         if len(data) > MAX_BYTES:
             errors.add("file", f"is larger than {MAX_BYTES // (1024 * 1024)} MB; a preference sheet is far smaller")
             return []
+        if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):  # a zip (.xlsx) or OLE (.xls)
+            errors.add("file", "is an Excel workbook, not CSV; in Excel choose File → Save As → “CSV UTF-8” and "
+                               "upload that file")
+            return []
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -113,7 +113,11 @@ def _awaiting(swap: SwapRequest, actor, verb: str) -> list[SwapRequest]:
     if locked.status != Status.AWAITING_APPROVAL:
         raise ValidationError({"status": f"Request #{locked.pk} is {locked.get_status_display().lower()}; only swaps "
                                          f"awaiting approval can be {verb}d."})
-    return cycle_members(locked)
+    members = cycle_members(locked)
+    own = getattr(actor, "faculty", None)
+    if own is not None and any(p.pk == own.pk for p in notices.parties(members)):
+        raise ValidationError({"reviewer": f"You are a party to this swap, so another coordinator must {verb} it."})
+    return members
 
 
 def _mark_reviewed(members: Sequence[SwapRequest], actor, reason: str = "") -> None:

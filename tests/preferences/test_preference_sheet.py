@@ -159,6 +159,8 @@ def test_a_bad_header_is_refused_naming_its_column(sheet_year, header, where, me
 @pytest.mark.parametrize(("data", "message"), [
     (b"", "is empty"),
     (b"\xff\xfe\x00f", "is not UTF-8"),
+    (b"PK\x03\x04\x14\x00\x06\x00", "is an Excel workbook, not CSV"),  # an .xlsx is a zip
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "is an Excel workbook, not CSV"),  # an old .xls
 ])
 def test_an_unreadable_file_is_refused(sheet_year, data, message):
     with pytest.raises(ValidationError) as refused:

@@ -276,3 +276,19 @@ def test_the_requester_may_withdraw_a_swap_waiting_for_approval(client_as, waiti
     assert answer.status_code == 302
     assert SwapRequest.objects.get(pk=waiting.pk).status == Status.CANCELLED and swap_approvals_pending() == []
     assert weeks_of(market, faculty) == [0, 4]
+
+
+def test_a_coordinator_who_is_a_party_cannot_decide_their_own_swap(market, waiting, faculty, coordinator):
+    """A coordinator with a faculty profile in the swap leaves the decision to another coordinator."""
+    party = faculty.user
+    party.is_staff = True
+    party.save(update_fields=["is_staff"])
+    for decide in (lambda: swap_request_approve(swap=waiting, actor=party),
+                   lambda: swap_request_refuse(swap=waiting, actor=party, reason="mine")):
+        with pytest.raises(ValidationError) as caught:
+            decide()
+        assert "another coordinator" in caught.value.message_dict["reviewer"][0]
+    assert SwapRequest.objects.get(pk=waiting.pk).status == Status.AWAITING_APPROVAL
+    assert ScheduleChange.objects.count() == 0
+    swap_request_approve(swap=waiting, actor=coordinator)
+    assert SwapRequest.objects.get(pk=waiting.pk).status == Status.EXECUTED
