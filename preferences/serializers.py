@@ -54,14 +54,24 @@ def render_entries(preference_type: str, entries: list[dict[str, Any]], dates: d
 
 class AcademicYearSerializer(serializers.ModelSerializer):
     window_open = serializers.SerializerMethodField(help_text="Submissions are accepted right now.")
+    utility_weights = serializers.SerializerMethodField(
+        help_text="The weights of the utility's four factors for this year (DESIGN §4), summing to 1: preference, "
+                  "workload_balance, time_off_proximity, swap_out_rate. Coordinators edit them on the year's "
+                  "utility weights page.")
+    swaps_need_approval = serializers.BooleanField(
+        read_only=True, help_text="A swap every party confirmed waits for a coordinator's approval before it executes.")
 
     class Meta:
         model = AcademicYear
-        fields = ["label", "first_monday", "num_weeks", "preference_opens", "preference_closes", "status", "window_open"]
+        fields = ["label", "first_monday", "num_weeks", "preference_opens", "preference_closes", "status", "window_open",
+                  "utility_weights", "swaps_need_approval"]
         read_only_fields = fields
 
     def get_window_open(self, year: AcademicYear) -> bool:
         return window_open(year)
+
+    def get_utility_weights(self, year: AcademicYear) -> dict[str, float]:
+        return year.weights
 
 
 class WeekSerializer(serializers.ModelSerializer):

@@ -75,6 +75,19 @@ def test_every_resource_list_needs_login(who, resource, as_, year, faculty, othe
     assert response.status_code == (401 if who == "anonymous" else 200)
 
 
+def test_a_year_shows_its_coordinators_weights_and_swap_approval_setting(as_, year, coordinator):
+    from preferences.weights import year_weights_set
+    from stability.market.approval import swap_approval_setting_update
+
+    year_weights_set(year=year, actor=coordinator, weights={"preference": 0.5, "workload_balance": 0.3,
+                                                            "time_off_proximity": 0.1, "swap_out_rate": 0.1})
+    swap_approval_setting_update(year=year, required=True, actor=coordinator)
+    body = as_("faculty").get(reverse("year-detail", args=[year.label])).json()
+    assert body["utility_weights"] == pytest.approx({"preference": 0.5, "workload_balance": 0.3,
+                                                     "time_off_proximity": 0.1, "swap_out_rate": 0.1})
+    assert body["swaps_need_approval"] is True
+
+
 @pytest.mark.parametrize("who", CAST)
 def test_shared_calendar_resources_are_readable_by_every_user(who, as_, year, rotations):
     client = as_(who)
@@ -92,6 +105,9 @@ def test_shared_calendar_resources_are_readable_by_every_user(who, as_, year, ro
             "label": 2026, "first_monday": "2026-07-06", "num_weeks": 8,
             "preference_opens": body["preference_opens"], "preference_closes": body["preference_closes"],
             "status": "collecting", "window_open": True,
+            "utility_weights": {"preference": 0.6, "workload_balance": 0.2, "time_off_proximity": 0.1,
+                                "swap_out_rate": 0.1},
+            "swaps_need_approval": False,
         }
         assert client.get(urls[1]).json() == {
             "id": some_week.pk, "year": 2026, "index": 3, "start_date": week(3),
